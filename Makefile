@@ -1,0 +1,61 @@
+# Yeongye: `make run` (demo on SQLite, in-process tasks) and `make test` (whole suite on PostgreSQL + Redis).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n 1 || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yeongye
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint fmt venv browser migrate services bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(BIN)/.installed
+
+# Debian's Chromium for the browser tests (Playwright's own download cannot work here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+# Zero-setup demo: SQLite file, in-process tasks unless CELERY_BROKER_URL is set.
+run: venv
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@if [ -n "$$CELERY_BROKER_URL" ]; then \
+		DJANGO_DEBUG=1 PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start; \
+	else \
+		echo "Serving on http://$(HOST):$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker and beat)"; \
+		DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
+
+# Whole suite against PostgreSQL and Redis (start them with `make services` or .ci/run).
+test: venv browser
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/mypy .
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Start this machine's own PostgreSQL and Redis when they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
+
+bench: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -1,0 +1,225 @@
+"""Clients (personal data), consent, cases opened at intake, needs, notes and the PII access log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from centers.models import Center, Domain, Region
+
+
+class Gender(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "X", _("Other / not stated")
+
+
+class IncomeBand(models.TextChoices):
+    NONE = "none", _("No income")
+    BELOW_50 = "below_50", _("Up to 50% of median income")
+    BELOW_60 = "below_60", _("50–60% of median income")
+    BELOW_100 = "below_100", _("60–100% of median income")
+    ABOVE_100 = "above_100", _("Above median income")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class EmploymentStatus(models.TextChoices):
+    UNEMPLOYED = "unemployed", _("Unemployed")
+    IRREGULAR = "irregular", _("Irregular / unstable work")
+    EMPLOYED = "employed", _("Employed")
+    SELF_EMPLOYED = "self_employed", _("Self-employed")
+    NOT_IN_LABOR_FORCE = "not_in_labor_force", _("Not in the labor force")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class DebtStatus(models.TextChoices):
+    NONE = "none", _("No debt problem")
+    REPAYING = "repaying", _("Repaying, at risk")
+    ARREARS = "arrears", _("In arrears")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Client(models.Model):
+    """A person served by a center. Minimal by design; the RRN is only stored encrypted."""
+
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="clients", verbose_name=_("center"))
+    name = models.CharField(_("name"), max_length=50)
+    birth_date = models.DateField(_("birth date"))
+    phone = models.CharField(_("phone"), max_length=20)
+    # Authenticated encryption (AES-GCM) of the RRN, with the id of the key that sealed it.
+    rrn_ciphertext = models.BinaryField(_("RRN (encrypted)"), null=True, blank=True, editable=False)
+    # Keyed hash (HMAC-SHA256) for lookups: the blind index.
+    rrn_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # The non-secret part shown on screen, e.g. "900101-1".
+    rrn_prefix = models.CharField(max_length=8, blank=True, editable=False)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("region"))
+    household_size = models.PositiveSmallIntegerField(_("household size"), null=True, blank=True)
+    income_band = models.CharField(_("income"), max_length=20, choices=IncomeBand.choices, default=IncomeBand.UNKNOWN)
+    employment_status = models.CharField(
+        _("employment status"), max_length=20, choices=EmploymentStatus.choices, default=EmploymentStatus.UNKNOWN
+    )
+    debt_status = models.CharField(
+        _("debt status"), max_length=20, choices=DebtStatus.choices, default=DebtStatus.UNKNOWN
+    )
+    arrears_days = models.PositiveIntegerField(_("days in arrears"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        indexes = [
+            models.Index(fields=["center", "name"], name="client_center_name"),
+            models.Index(fields=["center", "phone"], name="client_center_phone"),
+            models.Index(fields=["center", "birth_date"], name="client_center_birth"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["center", "rrn_hash"], name="uniq_client_rrn_per_center"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
+    @property
+    def rrn_masked(self) -> str:
+        return f"{self.rrn_prefix}******" if self.rrn_prefix else ""
+
+
+class ConsentPurpose(models.TextChoices):
+    COLLECTION = "collection", _("Collection and use")
+    REFERRAL = "referral", _("Provision to third parties for referral")
+
+
+class ConsentMethod(models.TextChoices):
+    PAPER = "paper", _("Paper")
+    ELECTRONIC = "electronic", _("Electronic")
+
+
+class Consent(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents", verbose_name=_("client"))
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    # Organization kinds (CenterKind values) the client agreed to have data provided to.
+    organization_kinds = models.JSONField(_("recipient organization kinds"), default=list, blank=True)
+    method = models.CharField(_("method"), max_length=20, choices=ConsentMethod.choices)
+    notice_version = models.CharField(_("notice version"), max_length=20, default="2026-1")
+    given_at = models.DateTimeField(_("given at"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-given_at"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} ({self.client_id})"
+
+    def covers(self, organization_kind: str) -> bool:
+        return self.purpose == ConsentPurpose.REFERRAL and organization_kind in self.organization_kinds
+
+
+class Channel(models.TextChoices):
+    WALK_IN = "walk_in", _("Walk-in")
+    PHONE = "phone", _("Phone")
+    ONLINE = "online", _("Online")
+    OUTREACH = "outreach", _("Outreach")
+    PARTNER = "partner", _("Partner referral")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class CaseResult(models.TextChoices):
+    RESOLVED = "resolved", _("Needs met")
+    PARTIALLY = "partially", _("Partly met")
+    REFERRED_ONLY = "referred_only", _("Referred, follow-up elsewhere")
+    WITHDREW = "withdrew", _("Client withdrew")
+    UNREACHABLE = "unreachable", _("Could not reach client")
+
+
+class Case(models.Model):
+    """One episode of a client at a center, opened at intake."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases", verbose_name=_("client"))
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="cases", verbose_name=_("center"))
+    counselor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases", verbose_name=_("counselor")
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    note = models.TextField(_("note"), blank=True, max_length=4000)
+    opened_at = models.DateTimeField(_("opened at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result = models.CharField(_("result"), max_length=20, choices=CaseResult.choices, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["center", "status", "-opened_at"], name="case_center_status_opened"),
+            models.Index(fields=["counselor", "status", "-opened_at"], name="case_counselor_status_opened"),
+            models.Index(fields=["opened_at"], name="case_opened_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class Need(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="needs")
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
+    code = models.CharField(_("need"), max_length=40)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "code"], name="uniq_need_per_case")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("text"), max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"
+
+
+class PiiAccessLog(models.Model):
+    """Who read whose personal data, when, where from. Append-only; purged after the retention period."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+", verbose_name=_("client"))
+    view = models.CharField(_("screen or endpoint"), max_length=100)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data access log")
+        indexes = [models.Index(fields=["client", "-at"], name="pii_log_client_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} user {self.user_id} → client {self.client_id} ({self.view})"

@@ -1,0 +1,5 @@
+"""Demo data for `make run`. Each app adds its part through its own services."""
+
+
+def seed_demo_data() -> None:
+    """Idempotent: running seed_demo twice leaves one set of demo data."""

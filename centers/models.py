@@ -1,0 +1,168 @@
+"""The directory: regions, centers, the desks they host, the service catalog, staff and roles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CenterKind(models.TextChoices):
+    EMPLOYMENT_WELFARE = "employment_welfare", _("Employment-Welfare Plus Center")
+    MICROFINANCE = "microfinance", _("Microfinance Integrated Support Center")
+    LOCAL_GOVERNMENT = "local_government", _("Local government")
+    MIDLIFE_CAREER = "midlife_career", _("Middle-aged Career Center")
+    CREDIT_RECOVERY = "credit_recovery", _("Credit recovery")
+    OTHER = "other", _("Other")
+
+
+class Domain(models.TextChoices):
+    EMPLOYMENT = "employment", _("Employment")
+    WELFARE = "welfare", _("Welfare")
+    FINANCE = "finance", _("Finance")
+
+
+class Role(models.TextChoices):
+    COUNSELOR = "counselor", _("Counselor")
+    CENTER_MANAGER = "center_manager", _("Center manager")
+    MINISTRY = "ministry", _("Ministry staff")
+    ADMIN = "admin", _("System admin")
+
+
+# Roles that belong to exactly one center and work its clients and referrals.
+CENTER_ROLES = frozenset({Role.COUNSELOR, Role.CENTER_MANAGER})
+
+
+class Region(models.Model):
+    """A 시도 with its administrative code (행정표준코드 시도 2자리)."""
+
+    code = models.CharField(_("code"), max_length=2, unique=True)
+    name = models.CharField(_("name"), max_length=20, unique=True)
+    name_en = models.CharField(_("English name"), max_length=40)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Center(models.Model):
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=CenterKind.choices, db_index=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="centers", verbose_name=_("region"))
+    sigungu = models.CharField(_("district (시군구)"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("center")
+        verbose_name_plural = _("centers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices, db_index=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceOutcome(models.Model):
+    """An outcome code that can close a referral for a service (e.g. job_placement → hired)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("service"))
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+    achieved = models.BooleanField(_("counts as achieved"), default=True)
+
+    class Meta:
+        ordering = ["service", "code"]
+        constraints = [models.UniqueConstraint(fields=["service", "code"], name="uniq_service_outcome")]
+        verbose_name = _("service outcome")
+        verbose_name_plural = _("service outcomes")
+
+    def __str__(self) -> str:
+        return f"{self.service.code}:{self.code}"
+
+
+WEEKDAYS = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")), (6, _("Sun"))]
+
+
+class Desk(models.Model):
+    """A counseling desk (창구) hosted at a center, possibly staffed by a partner organization."""
+
+    code = models.CharField(_("code"), max_length=60, unique=True)
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="desks", verbose_name=_("center"))
+    name = models.CharField(_("name"), max_length=100)
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
+    outreach = models.BooleanField(_("outreach desk"), default=False)
+    operator_kind = models.CharField(
+        _("operating organization"),
+        max_length=20,
+        choices=CenterKind.choices,
+        help_text=_("Who staffs the desk; a finance desk in an employment-welfare center is run by microfinance."),
+    )
+    services = models.ManyToManyField(Service, related_name="desks", verbose_name=_("services"))
+    # Weekdays the desk is open, 0 = Monday.
+    open_days = models.JSONField(_("open weekdays"), default=list)
+    opens_at = models.TimeField(_("opens at"), default="09:00")
+    closes_at = models.TimeField(_("closes at"), default="18:00")
+    capacity = models.PositiveIntegerField(_("capacity (open referrals)"), default=50)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["center__code", "code"]
+        indexes = [models.Index(fields=["active", "domain"], name="desk_active_domain")]
+        verbose_name = _("desk")
+        verbose_name_plural = _("desks")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def schedule_display(self) -> str:
+        labels = dict(WEEKDAYS)
+        days = "·".join(str(labels[d]) for d in sorted(self.open_days) if d in labels)
+        return f"{days} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+
+class StaffProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("center")
+    )
+    desks = models.ManyToManyField(Desk, blank=True, related_name="staff", verbose_name=_("desks worked"))
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role__in=["counselor", "center_manager"]) | models.Q(center__isnull=False),
+                name="center_role_needs_center",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()})"

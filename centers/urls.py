@@ -1,0 +1,8 @@
+from django.urls import path
+
+from centers import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("directory/", views.directory, name="directory"),
+]

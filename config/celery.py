@@ -1,0 +1,47 @@
+"""The Celery app (`celery -A config worker`). Queue names live in one enum, the beat schedule in one place."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+class CeleryQueue(enum.StrEnum):
+    ROUTING = "routing"
+    NOTIFICATIONS = "notifications"
+    STATS = "stats"
+
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The one place where periodic work is scheduled. Task names are their dotted paths.
+BEAT_SCHEDULE: dict[str, dict] = {
+    "referral-sweep-unrouted": {
+        "task": "referral.tasks.sweep_unrouted",
+        "schedule": 30.0,
+        "options": {"queue": CeleryQueue.ROUTING},
+    },
+    "referral-enforce-sla": {
+        "task": "referral.tasks.enforce_sla",
+        "schedule": 60.0,
+        "options": {"queue": CeleryQueue.ROUTING},
+    },
+    "cases-purge-access-log": {
+        "task": "cases.tasks.purge_access_log",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"queue": CeleryQueue.STATS},
+    },
+    "stats-nightly-rebuild": {
+        "task": "stats.tasks.rebuild_recent_months",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"queue": CeleryQueue.STATS},
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from centers import api as centers_api
+from config import auth_api
+
+router = DefaultRouter()
+router.register("centers", centers_api.CenterViewSet, basename="center")
+router.register("desks", centers_api.DeskViewSet, basename="desk")
+router.register("services", centers_api.ServiceViewSet, basename="service")
+
+# Each app registers its own API routes here, in its own block.
+from cases.api_urls import register as register_cases  # noqa: E402
+from referral.api_urls import register as register_referral  # noqa: E402
+from stats.api_urls import register as register_stats  # noqa: E402
+
+register_cases(router)
+register_referral(router)
+api_extra = register_stats()
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", auth_api.ObtainToken.as_view(), name="api-token"),
+    path("api/v1/", include(api_extra)),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("cases/", include(("cases.urls", "cases"))),
+    path("referrals/", include(("referral.urls", "referral"))),
+    path("stats/", include(("stats.urls", "stats"))),
+    path("", include("centers.urls")),
+]

@@ -1,0 +1,85 @@
+"""Project-wide fixtures: the loaded directory, staff of each role, API clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from centers.models import Center
+from centers.services import directory_load, staff_create_or_update
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # Throttle counters and lockouts live in the cache; one test's must not leak into the next.
+    cache.clear()
+
+
+@pytest.fixture
+def directory(db: None) -> None:
+    """The real directory of centers and desks, loaded from the project's data files."""
+    directory_load()
+
+
+@pytest.fixture
+def make_staff(db: None) -> Callable[..., AbstractUser]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "counselor", center: str | Center | None = "EW-SEOUL-GWANAK", username: str | None = None):
+        code = center.code if isinstance(center, Center) else center
+        if role in ("ministry", "admin"):
+            code = None
+        name = username or f"{role}{next(counter)}"
+        user, _ = staff_create_or_update(
+            username=name,
+            password=PASSWORD,
+            role=role,
+            center_code=code,
+            email=f"{name}@example.kr",
+            check_password_strength=False,
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def counselor(directory: None, make_staff: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_staff("counselor", "EW-SEOUL-GWANAK", username="ew_counselor")
+
+
+@pytest.fixture
+def manager(directory: None, make_staff: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_staff("center_manager", "EW-SEOUL-GWANAK", username="ew_manager")
+
+
+@pytest.fixture
+def mf_counselor(directory: None, make_staff: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_staff("counselor", "MF-SEOUL-GWANAK", username="mf_counselor")
+
+
+@pytest.fixture
+def ministry_user(directory: None, make_staff: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_staff("ministry", None, username="ministry")
+
+
+@pytest.fixture
+def admin_user_staff(directory: None, make_staff: Callable[..., AbstractUser]) -> AbstractUser:
+    return make_staff("admin", None, username="sysadmin")
+
+
+@pytest.fixture
+def api_for() -> Callable[[AbstractUser | None], APIClient]:
+    def make(user: AbstractUser | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

@@ -1,0 +1,1 @@
+"""Monthly rollups (see stats.services)."""
