@@ -9,7 +9,7 @@ PORT ?= 8000
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yeongye
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint fmt venv browser migrate services bench clean
+.PHONY: run test lint fmt venv browser migrate services bench clean messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ services:
 
 bench: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
+
+# Korean catalog: extract every msgid, fill from locale/ and each app's translations_ko.json, compile.
+messages: venv
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l ko --no-obsolete --ignore='.venv/*' --ignore='bench/*' --ignore='staticfiles/*' --ignore='node_modules/*'
+	$(PY) scripts/fill_po.py locale/ko/LC_MESSAGES/django.po locale/translations_ko.json $$(ls */translations_ko.json 2>/dev/null)
+	msgfmt --check-format -o locale/ko/LC_MESSAGES/django.mo locale/ko/LC_MESSAGES/django.po
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

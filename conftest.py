@@ -83,3 +83,53 @@ def api_for() -> Callable[[AbstractUser | None], APIClient]:
         return client
 
     return make
+
+
+# --- Browser tests: Debian's Chromium driven by Playwright (its own browser download cannot work here).
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (Korean locale, Seoul time) against the live test server."""
+    context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul", base_url=live_server.url)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def login_page(page):
+    """Log a user in through the real login form: `login_page(user)` returns the page."""
+
+    def login(user: AbstractUser, password: str = PASSWORD):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", user.get_username())
+        page.fill("#id_password", password)
+        page.click("button[type=submit].primary")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return login
