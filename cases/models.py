@@ -121,6 +121,13 @@ class Consent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} ({self.client_id})"
 
+    @property
+    def organization_kinds_display(self) -> str:
+        from centers.models import CenterKind
+
+        labels = dict(CenterKind.choices)
+        return ", ".join(str(labels.get(k, k)) for k in self.organization_kinds)
+
     def covers(self, organization_kind: str) -> bool:
         return self.purpose == ConsentPurpose.REFERRAL and organization_kind in self.organization_kinds
 
@@ -189,6 +196,12 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def label(self) -> str:
+        from cases.needs import need_label
+
+        return need_label(self.code)
 
 
 class CaseNote(models.Model):
