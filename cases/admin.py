@@ -17,7 +17,7 @@ class PiiAccessLogAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ["user"]
     fields = ["at", "user", "client_ref", "view", "ip_address"]
-    readonly_fields = fields
+    readonly_fields = ["at", "user", "client_ref", "view", "ip_address"]
     show_full_result_count = False
 
     @admin.display(description=_("client number"), ordering="client_id")

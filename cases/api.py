@@ -172,7 +172,7 @@ class CaseDetailSerializer(CaseSerializer):
 class CaseInputSerializer(serializers.Serializer):
     client = serializers.IntegerField(min_value=1)
     channel = serializers.ChoiceField(choices=Channel.choices)
-    needs = NeedInputSerializer(many=True, required=False, max_length=20)
+    needs = serializers.ListField(child=NeedInputSerializer(), required=False, max_length=20)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 
@@ -256,7 +256,7 @@ class ConsentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Consent]:
         actor = selectors.pii_actor(self.request.user)
-        return Consent.objects.filter(client__center_id=actor.center_id)
+        return Consent.objects.filter(client__center_id=actor.center_id or 0)
 
     @extend_schema(request=None, responses={200: ConsentSerializer})
     @action(detail=True, methods=["post"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -14,7 +15,7 @@ from centers.models import CenterKind, Role
 
 CENTER = "EW-SEOUL-GWANAK"
 
-DEMO_CLIENTS = [
+DEMO_CLIENTS: list[dict[str, Any]] = [
     {
         "client": {
             "name": "김민준",

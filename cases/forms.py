@@ -74,7 +74,7 @@ class IntakeForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("collection_consent"):
             self.add_error(
                 "collection_consent", _("The client must consent to the collection of personal data to be served.")

@@ -17,8 +17,11 @@ class Gender(models.TextChoices):
 
 class IncomeBand(models.TextChoices):
     NONE = "none", _("No income")
+    # xgettext:no-python-format
     BELOW_50 = "below_50", _("Up to 50% of median income")
+    # xgettext:no-python-format
     BELOW_60 = "below_60", _("50–60% of median income")
+    # xgettext:no-python-format
     BELOW_100 = "below_100", _("60–100% of median income")
     ABOVE_100 = "above_100", _("Above median income")
     UNKNOWN = "unknown", _("Unknown")

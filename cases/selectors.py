@@ -9,9 +9,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Length, Replace
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseNote, Client, Consent
@@ -47,7 +47,7 @@ def pii_actor(user: User) -> Actor:
 
 def client_list_for(user: User) -> QuerySet[Client]:
     actor = pii_actor(user)
-    return Client.objects.filter(center_id=actor.center_id).select_related("region")
+    return Client.objects.filter(center_id=actor.center_id or 0).select_related("region")
 
 
 def client_get_for_user(user: User, pk: object) -> Client:
@@ -72,7 +72,7 @@ def client_notes_timeline(client: Client) -> QuerySet[CaseNote]:
 
 def case_list_for(user: User, *, status: str | None = None, mine: bool = False) -> QuerySet[Case]:
     actor = pii_actor(user)
-    qs = Case.objects.filter(center_id=actor.center_id).select_related("client", "counselor")
+    qs = Case.objects.filter(center_id=actor.center_id or 0).select_related("client", "counselor")
     if status:
         qs = qs.filter(status=status)
     if mine:
@@ -94,7 +94,7 @@ def case_get_for_user(user: User, pk: object) -> Case:
 
 def consent_get_for_user(user: User, pk: object) -> Consent:
     actor = pii_actor(user)
-    return _get_or_404(Consent.objects.select_related("client"), pk=pk, client__center_id=actor.center_id)
+    return _get_or_404(Consent.objects.select_related("client"), pk=pk, client__center_id=actor.center_id or 0)
 
 
 # --- Search -------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
     (a mistyped vowel or final consonant) follow, closest first.
     """
     actor = pii_actor(user)
-    base = Client.objects.filter(center_id=actor.center_id).select_related("region")
+    base = Client.objects.filter(center_id=actor.center_id or 0).select_related("region")
     q = " ".join((q or "").split())[:50]
     if not q:
         return []
@@ -171,10 +171,10 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
         seen = {c.pk for c in found}
         scored = []
         rows = (
-            Client.objects.filter(center_id=actor.center_id)
+            Client.objects.filter(center_id=actor.center_id or 0)
             .exclude(pk__in=seen)
             .annotate(name_len=Length("name"))
-            .filter(name_len__range=(len(q) - 1, len(q) + 1))
+            .filter(name_len__gte=len(q) - 1, name_len__lte=len(q) + 1)
             .values_list("pk", "name")[:FUZZY_SCAN_LIMIT]
         )
         for pk, name in rows:

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -54,6 +53,8 @@ from centers.models import CenterKind, Domain, Region
 CONSENT_RETENTION_YEARS = 3
 MAX_NEEDS = 20
 UNSET: Any = object()
+# The request user; services check its role and center through pii_actor.
+User = Any
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -67,13 +68,13 @@ def _choice(value: object, choices: Iterable[str], *, field: str, blank: bool = 
     return value
 
 
-def _center_of(user: AbstractBaseUser) -> int:
+def _center_of(user: User) -> int:
     center_id = pii_actor(user).center_id
     assert center_id is not None  # pii_actor guarantees center staff  # noqa: S101
     return center_id
 
 
-def _own(user: AbstractBaseUser, center_id: int) -> None:
+def _own(user: User, center_id: int) -> None:
     """A row of another center does not exist for the caller (404, existence must not leak)."""
     if _center_of(user) != center_id:
         raise NotFound(_("Not found."))
@@ -181,7 +182,7 @@ def _facts(
 @transaction.atomic
 def client_register(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: object,
     birth_date: object,
     phone: object,
@@ -238,7 +239,7 @@ def client_register(
 @transaction.atomic
 def client_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     client: Client,
     name: object = UNSET,
     birth_date: object = UNSET,
@@ -304,7 +305,7 @@ def client_update(
 @transaction.atomic
 def consent_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     client: Client,
     purpose: object,
     method: object,
@@ -347,7 +348,7 @@ def consent_record(
 
 
 @transaction.atomic
-def consent_withdraw(*, user: AbstractBaseUser, consent: Consent) -> Consent:
+def consent_withdraw(*, user: User, consent: Consent) -> Consent:
     """Record when and by whom; receivers of `consent_withdrawn` (referrals) act in the same transaction."""
     client_center = Client.objects.filter(pk=consent.client_id).values_list("center_id", flat=True).first()
     if client_center is None:
@@ -398,7 +399,7 @@ def _needs(needs: object) -> list[Need]:
 @transaction.atomic
 def case_open(
     *,
-    user: AbstractBaseUser,
+    user: User,
     client: Client,
     channel: object,
     needs: object = (),
@@ -425,7 +426,7 @@ def case_open(
 
 
 @transaction.atomic
-def case_note_add(*, user: AbstractBaseUser, case: Case, text: object) -> CaseNote:
+def case_note_add(*, user: User, case: Case, text: object) -> CaseNote:
     _own(user, case.center_id)
     body = text_validate(text, field="text", max_length=NOTE_MAX, required=True)
     if Case.objects.filter(pk=case.pk).values_list("status", flat=True).first() != CaseStatus.OPEN:
@@ -434,7 +435,7 @@ def case_note_add(*, user: AbstractBaseUser, case: Case, text: object) -> CaseNo
 
 
 @transaction.atomic
-def case_close(*, user: AbstractBaseUser, case: Case, result: object, note: object = "") -> Case:
+def case_close(*, user: User, case: Case, result: object, note: object = "") -> Case:
     _own(user, case.center_id)
     result = _choice(result, CaseResult.values, field="result")
     body = text_validate(note, field="note", max_length=NOTE_MAX)
@@ -456,7 +457,7 @@ def case_close(*, user: AbstractBaseUser, case: Case, result: object, note: obje
 @transaction.atomic
 def intake_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     client: Client | None,
     client_data: dict[str, Any],
     collection_consent: bool,
@@ -500,9 +501,7 @@ def _ip(value: str | None) -> str | None:
         return None
 
 
-def pii_access_log_write(
-    *, user: AbstractBaseUser, clients: Iterable[Client | int], view: str, ip_address: str | None
-) -> int:
+def pii_access_log_write(*, user: User, clients: Iterable[Client | int], view: str, ip_address: str | None) -> int:
     """One row per client whose personal data was shown to `user` by `view`; returns the rows written."""
     ids = []
     for c in clients:

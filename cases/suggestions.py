@@ -127,6 +127,7 @@ def suggest(facts: Facts, *, today: dt.date) -> list[Suggestion]:
             (
                 "basic_livelihood",
                 "low_income",
+                # xgettext:no-python-format
                 _("Low income (at most 50% of the median) → welfare: basic livelihood security"),
                 "",
             )
@@ -149,7 +150,7 @@ def suggest(facts: Facts, *, today: dt.date) -> list[Suggestion]:
                     "kesp",
                     "kesp_type1",
                     _(
-                        "Age %(age)d (15–69) and household income at most 60% of the median → "
+                        "Age %(age)d (15–69) and household income at most 60%% of the median → "
                         "National Employment Support Program type I (check assets and work history)"
                     )
                     % {"age": age},

@@ -29,7 +29,8 @@ class ClientInput(factory.DictFactory):
 
 
 def make_client(user: Any, **overrides: Any) -> Client:
-    return services.client_register(user=user, **ClientInput(**overrides))
+    data: dict[str, Any] = ClientInput.build(**overrides)
+    return services.client_register(user=user, **data)
 
 
 def make_case(user: Any, client: Client | None = None, **overrides: Any) -> Case:
