@@ -28,9 +28,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-PASSWORD = "load-test-password-2026"
+PASSWORD = "load-test-password-2026"  # noqa: S105 - throwaway accounts in a throwaway database
 SENDERS = ["EW-SEOUL-GWANAK", "EW-SEOUL-GANGNAM", "EW-INCHEON", "MF-SEOUL-GWANAK", "MF-BUSAN", "EW-ANSAN"]
 SERVICES = ["policy_microloan", "job_placement", "basic_livelihood", "debt_adjustment", "kesp", "credit_counseling"]
+NEED_FOR_SERVICE = {
+    "policy_microloan": ("finance", "policy_loan"),
+    "debt_adjustment": ("finance", "debt_adjustment"),
+    "credit_counseling": ("finance", "credit_counseling"),
+    "job_placement": ("employment", "job_search"),
+    "kesp": ("employment", "job_seeker_income"),
+    "basic_livelihood": ("welfare", "livelihood"),
+}
 ORG_KINDS = ["employment_welfare", "microfinance", "local_government", "midlife_career", "credit_recovery"]
 
 
@@ -156,11 +164,11 @@ def _intake(api: Api, stats: Stats, rng: random.Random, n: int) -> int | None:
     )
     stats.add("consent_create", status, ms, body)
     service = rng.choice(SERVICES)
-    domain = {"policy_microloan": "finance", "debt_adjustment": "finance", "credit_counseling": "finance",
-              "job_placement": "employment", "kesp": "employment", "basic_livelihood": "welfare"}[service]
+    domain, need = NEED_FOR_SERVICE[service]
     status, case, ms = api.call(
-        "POST", "/api/v1/cases/",
-        {"client": client["id"], "channel": "walk_in", "needs": [{"domain": domain, "code": _need(domain)}]},
+        "POST",
+        "/api/v1/cases/",
+        {"client": client["id"], "channel": "walk_in", "needs": [{"domain": domain, "code": need}]},
     )
     stats.add("case_create", status, ms, case)
     if status != 201:
@@ -170,21 +178,39 @@ def _intake(api: Api, stats: Stats, rng: random.Random, n: int) -> int | None:
     return referral["id"] if status == 201 else None
 
 
-def _need(domain: str) -> str:
-    return {"finance": "debt_problem", "employment": "job_seeking", "welfare": "living_costs"}[domain]
-
-
 def _start_servers(env: dict[str, str], port: int) -> list[subprocess.Popen]:
     procs = [
         subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         ),
         subprocess.Popen(
-            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "routing,notifications,stats",
-             "-c", "1", "-l", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                str(ROOT / ".venv/bin/celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "routing,notifications,stats",
+                "-c",
+                "1",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         ),
     ]
     deadline = time.time() + 60
@@ -219,7 +245,9 @@ def _tokens(env: dict[str, str], port: int, users: int) -> list[tuple[str, str]]
     for i in range(users):
         center = SENDERS[i % len(SENDERS)]
         name = f"load{i:03d}"
-        _manage(env, "create_staff", "--username", name, "--password", PASSWORD, "--role", "counselor", "--center", center)
+        _manage(
+            env, "create_staff", "--username", name, "--password", PASSWORD, "--role", "counselor", "--center", center
+        )
         status, body, _ = Api(port).call("POST", "/api/v1/auth/token/", {"username": name, "password": PASSWORD})
         if status != 200:
             raise RuntimeError(f"token for {name}: {status} {body}")
@@ -227,8 +255,14 @@ def _tokens(env: dict[str, str], port: int, users: int) -> list[tuple[str, str]]
     return out
 
 
-def run_load(*, users: int = 50, seconds: int = 60, port: int = 8791, db: str = "yeongye_load",
-             broker: str = "redis://127.0.0.1:6379/12") -> dict[str, Any]:
+def run_load(
+    *,
+    users: int = 50,
+    seconds: int = 60,
+    port: int = 8791,
+    db: str = "yeongye_load",
+    broker: str = "redis://127.0.0.1:6379/12",
+) -> dict[str, Any]:
     env = _env(f"postgres://postgres@127.0.0.1:5432/{db}", broker)
     _prepare(db, env)
     procs = _start_servers(env, port)
@@ -275,8 +309,14 @@ def run_load(*, users: int = 50, seconds: int = 60, port: int = 8791, db: str = 
         _stop(procs)
 
 
-def run_intake(*, requests: int = 2000, users: int = 16, port: int = 8792, db: str = "yeongye_load",
-               broker: str = "redis://127.0.0.1:6379/12") -> dict[str, Any]:
+def run_intake(
+    *,
+    requests: int = 2000,
+    users: int = 16,
+    port: int = 8792,
+    db: str = "yeongye_load",
+    broker: str = "redis://127.0.0.1:6379/12",
+) -> dict[str, Any]:
     """A fixed number of intakes (client + consent + case + referral = 4 requests each)."""
     env = _env(f"postgres://postgres@127.0.0.1:5432/{db}", broker)
     _prepare(db, env)
