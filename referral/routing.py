@@ -147,6 +147,8 @@ def explanation(ranked: Sequence[Scored], *, excluded: Sequence[int]) -> dict[st
         "reason": reason_code(ranked) if ranked else "no_candidate",
         "candidates": [s.as_data() for s in ranked[:TOP_N]],
         "candidate_count": len(ranked),
+        # Desks passed over for being at capacity (ranked after every desk with room).
+        "full_desks": [s.desk_code for s in ranked if s.full],
         "excluded_desks": list(excluded),
     }
 

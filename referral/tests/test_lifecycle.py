@@ -3,9 +3,8 @@ from django.core import mail
 
 from cases.models import Consent
 from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
-from centers.models import Desk
 from referral import services
-from referral.models import EventKind, Notification, Referral, ReferralEvent, Status
+from referral.models import EventKind, Notification, Referral, ReferralEvent
 from referral.tests.factories import case_with_consent
 from referral.tests.helpers import send, walk_to
 
@@ -161,7 +160,7 @@ def test_accept_start_hold_resume_complete_records_outcome_and_tells_sender(
     sender_kinds = set(Notification.objects.filter(user=counselor).values_list("kind", flat=True))
     assert {"accepted", "completed"} <= sender_kinds
     # E-mail copies went out through Django's backend.
-    assert any("R%s" % r.pk in m.body for m in mail.outbox)
+    assert any(f"R{r.pk}" in m.body for m in mail.outbox)
 
 
 def test_hold_from_accepted_resumes_back_to_accepted(counselor, mf_counselor, django_capture_on_commit_callbacks):
