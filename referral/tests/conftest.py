@@ -32,8 +32,19 @@ def _use_broker(url: str) -> None:
 
     app.conf.task_always_eager = False
     app.conf.broker_url = url
-    app.pool.force_close_all()
-    app._pool = None  # a fresh connection pool for the new URL
+    _reset_pools(app)
+
+
+def _reset_pools(app) -> None:
+    """Drop cached broker connections and producers so the next publish connects to the current URL."""
+    pool = app._pool
+    if pool is not None:
+        try:
+            pool.force_close_all()
+        except Exception:  # noqa: S110 - best effort when the broker is already gone
+            pass
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _back_to_eager() -> None:
@@ -41,11 +52,7 @@ def _back_to_eager() -> None:
 
     app.conf.task_always_eager = True
     app.conf.broker_url = ""
-    try:
-        app.pool.force_close_all()
-    except Exception:  # noqa: S110 - best effort when the broker is already gone
-        pass
-    app._pool = None
+    _reset_pools(app)
 
 
 @pytest.fixture
