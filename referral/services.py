@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +39,8 @@ from referral.notifications import NotificationKind, desk_staff_ids, manager_ids
 from referral.queueing import enqueue_on_commit
 
 User = get_user_model()
+# An authenticated staff user (request.user behind login_required / IsAuthenticated, or a task's User).
+StaffUser = Any
 
 S = Status
 RECEIVING, SENDING, SYSTEM = "receiving", "sending", "system"
@@ -107,7 +108,7 @@ def _transition(
     *,
     referral_id: int,
     action: str,
-    by: AbstractBaseUser | None,
+    by: StaffUser | None,
     change: Callable[[Referral, dt.datetime], Change | None],
     check_side: bool = True,
 ) -> Referral | None:
@@ -220,7 +221,7 @@ def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
 
 def referral_create(
     *,
-    by: AbstractBaseUser,
+    by: StaffUser,
     case_id: int | str,
     service_code: str,
     priority: str = Priority.NORMAL,
@@ -235,7 +236,7 @@ def referral_create(
         case_pk = int(case_id)
     except (TypeError, ValueError):
         raise InvalidInput(_("Choose a case."), field="case") from None
-    case = Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id).first()
+    case = Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id or 0).first()
     if case is None:
         raise InvalidInput(_("No such case at your center."), field="case")
     if case.status != CaseStatus.OPEN:
@@ -389,14 +390,14 @@ def _assignee(referral: Referral, assigned_to: int | str | None) -> Any:
     except (TypeError, ValueError):
         raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to") from None
     user = User.objects.filter(
-        pk=pk, is_active=True, staff__center_id=referral.to_center_id, staff__role__in=list(CENTER_ROLES)
+        pk=pk, is_active=True, staff__center_id=referral.to_center_id or 0, staff__role__in=list(CENTER_ROLES)
     ).first()
     if user is None:
         raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to")
     return user
 
 
-def referral_accept(*, referral_id: int, by: AbstractBaseUser, assigned_to: int | str | None = None) -> Referral:
+def referral_accept(*, referral_id: int, by: StaffUser, assigned_to: int | str | None = None) -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         assignee = _assignee(r, assigned_to) or r.assigned_to or by
         days = sla.days_for(service_id=r.service_id, priority=r.priority)
@@ -419,7 +420,7 @@ def referral_accept(*, referral_id: int, by: AbstractBaseUser, assigned_to: int 
     return referral
 
 
-def referral_decline(*, referral_id: int, by: AbstractBaseUser, reason: str, note: str = "") -> Referral:
+def referral_decline(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
     """Decline at this desk: the referral goes back to routing, which never returns it to this desk."""
     if reason not in DeclineReason.values:
         raise InvalidInput(_("Choose a reason for declining."), field="reason")
@@ -483,7 +484,7 @@ def referral_escalate(*, referral_id: int, step: str) -> Referral | None:
     return referral
 
 
-def referral_assign(*, referral_id: int, by: AbstractBaseUser, assigned_to: int | str | None) -> Referral:
+def referral_assign(*, referral_id: int, by: StaffUser, assigned_to: int | str | None) -> Referral:
     actor = actor_for(by)
 
     def change(r: Referral, now: dt.datetime) -> Change:
@@ -506,7 +507,7 @@ def referral_assign(*, referral_id: int, by: AbstractBaseUser, assigned_to: int 
     return referral
 
 
-def referral_assign_bulk(*, referral_ids: Iterable[int], by: AbstractBaseUser, assigned_to: int | str | None) -> int:
+def referral_assign_bulk(*, referral_ids: Iterable[int], by: StaffUser, assigned_to: int | str | None) -> int:
     """Assign several referrals at once; each is its own transition. Returns how many changed."""
     done = 0
     for pk in sorted(set(referral_ids)):
@@ -518,7 +519,7 @@ def referral_assign_bulk(*, referral_ids: Iterable[int], by: AbstractBaseUser, a
     return done
 
 
-def referral_start(*, referral_id: int, by: AbstractBaseUser, note: str = "") -> Referral:
+def referral_start(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(kind=EventKind.START, to_status=S.IN_PROGRESS, fields={"started_at": now}, note=note)
 
@@ -527,7 +528,7 @@ def referral_start(*, referral_id: int, by: AbstractBaseUser, note: str = "") ->
     return referral
 
 
-def referral_hold(*, referral_id: int, by: AbstractBaseUser, note: str = "") -> Referral:
+def referral_hold(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(kind=EventKind.HOLD, to_status=S.ON_HOLD, fields={"status_before_hold": r.status}, note=note)
 
@@ -536,7 +537,7 @@ def referral_hold(*, referral_id: int, by: AbstractBaseUser, note: str = "") -> 
     return referral
 
 
-def referral_resume(*, referral_id: int, by: AbstractBaseUser, note: str = "") -> Referral:
+def referral_resume(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         back = r.status_before_hold if r.status_before_hold in (S.ACCEPTED, S.IN_PROGRESS) else S.IN_PROGRESS
         return Change(kind=EventKind.RESUME, to_status=back, fields={"status_before_hold": ""}, note=note)
@@ -568,7 +569,7 @@ def _clean_detail(detail: Any) -> dict[str, Any]:
 def referral_complete(
     *,
     referral_id: int,
-    by: AbstractBaseUser,
+    by: StaffUser,
     outcome: str,
     achieved: bool | None = None,
     detail: dict[str, Any] | None = None,
@@ -596,7 +597,7 @@ def referral_complete(
     return referral
 
 
-def referral_fail(*, referral_id: int, by: AbstractBaseUser, reason: str, note: str = "") -> Referral:
+def referral_fail(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
     if reason not in FailReason.values:
         raise InvalidInput(_("Choose why the referral failed."), field="reason")
 
@@ -628,7 +629,7 @@ def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], 
     return change
 
 
-def referral_cancel(*, referral_id: int, by: AbstractBaseUser, reason: str, note: str = "") -> Referral:
+def referral_cancel(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
     if reason not in CancelReason.values or reason == CancelReason.CONSENT_WITHDRAWN:
         raise InvalidInput(_("Choose a reason for cancelling."), field="reason")
     referral = _transition(referral_id=referral_id, action="cancel", by=by, change=_cancel_change(reason, note))
@@ -643,7 +644,7 @@ def referral_cancel(*, referral_id: int, by: AbstractBaseUser, reason: str, note
     return referral
 
 
-def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: AbstractBaseUser | None = None) -> int:
+def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: StaffUser | None = None) -> int:
     """Cancel every open referral that relied on a withdrawn consent; returns how many were cancelled."""
     ids = list(
         Referral.objects.filter(consent_id=consent_id, status__in=OPEN_STATUSES)
@@ -668,6 +669,6 @@ def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: AbstractBaseU
 # --- Personal data reads by the referral screens ---
 
 
-def referral_pii_read(*, by: AbstractBaseUser, referral: Referral, view: str, ip: str | None = None) -> None:
+def referral_pii_read(*, by: StaffUser, referral: Referral, view: str, ip: str | None = None) -> None:
     """Record that the user saw the client's name and contact (PIPA access log)."""
     PiiAccessLog.objects.create(user=by, client_id=referral.client_id, view=view[:100], ip_address=ip or None)

@@ -65,10 +65,10 @@ def create(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
-def _filters(request: HttpRequest) -> selectors.QueueFilters:
+def _filters(request: HttpRequest, default_status: str = "") -> selectors.QueueFilters:
     g = request.GET
     return selectors.QueueFilters(
-        status=g.get("status", ""),
+        status=g.get("status", default_status),
         desk=g.get("desk", ""),
         service=g.get("service", ""),
         priority=g.get("priority", ""),
@@ -90,7 +90,8 @@ def _rows(request: HttpRequest, qs: Any) -> Any:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     try:
-        f = _filters(request)
+        # The work queue opens on what is still open; the status filter shows closed ones on request.
+        f = _filters(request, default_status="open")
         qs = selectors.referral_list_for(request.user, box=selectors.INCOMING, filters=f)
         counts = selectors.status_counts(request.user, box=selectors.INCOMING)
     except PermissionDenied as exc:
@@ -161,7 +162,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_for(request.user)
     events = list(referral.events.all())
     for e in events:
-        e.label = services.status_label(
+        e.label = services.status_label(  # type: ignore[attr-defined]
             e.to_status, e.to_status != "requested" or e.kind in ("route", "accept", "assign", "escalate")
         )
     needs = (
@@ -282,10 +283,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         raw = request.POST.get("id", "")
         notifications.notification_mark_read(
-            user_id=request.user.pk, notification_id=int(raw) if raw.isdigit() else None
+            user_id=request.user.pk or 0, notification_id=int(raw) if raw.isdigit() else None
         )
         return redirect("referral:notifications")
-    rows = notifications.notifications_for(request.user.pk)
+    rows = notifications.notifications_for(request.user.pk or 0)
     # Opening the list marks what it shows as read; rows keep their read_at from before for display.
-    notifications.notification_mark_read(user_id=request.user.pk)
+    notifications.notification_mark_read(user_id=request.user.pk or 0)
     return render(request, "referral/notifications.html", {"rows": rows})

@@ -31,7 +31,7 @@ def _use_broker(url: str) -> None:
     from config.celery import app
 
     app.conf.task_always_eager = False
-    app.conf.broker_url = url
+    app.conf.broker_url = url  # type: ignore[misc]
     _reset_pools(app)
 
 
@@ -51,7 +51,7 @@ def _back_to_eager() -> None:
     from config.celery import app
 
     app.conf.task_always_eager = True
-    app.conf.broker_url = ""
+    app.conf.broker_url = ""  # type: ignore[misc]
     _reset_pools(app)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -48,7 +49,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
     opened_at = factory.LazyFunction(timezone.now)
 
 
-def case_with_consent(counselor, *, kinds: list[str] | None = None, center: Center | None = None) -> Case:
+def case_with_consent(counselor, *, kinds: list[str] | None = None, center: Center | None = None) -> Any:
     """An open case at the counselor's center whose client consented to referral to `kinds` (default: all)."""
     center = center or counselor.staff.center
     client = ClientFactory(center=center, created_by=counselor)

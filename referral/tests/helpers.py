@@ -28,7 +28,7 @@ def walk_to(state: str, *, sender: Any, receiver: Any, capture: Any) -> Referral
     if state == "unrouted":
         return send(sender, route=False)
     r = send(sender, capture=capture)
-    pk = r.pk
+    pk: int = r.pk  # type: ignore[assignment]
     steps = {
         "requested": [],
         "accepted": ["accept"],
@@ -57,7 +57,7 @@ def walk_to(state: str, *, sender: Any, receiver: Any, capture: Any) -> Referral
 
             # Leave no other candidate, then decline at the current desk: routing finds none.
             current = Referral.objects.get(pk=pk).to_desk_id
-            Desk.objects.filter(services__code="debt_adjustment").exclude(pk=current).update(active=False)
+            Desk.objects.filter(services__code="debt_adjustment").exclude(pk=current or 0).update(active=False)
             with capture(execute=True):
                 services.referral_decline(referral_id=pk, by=receiver, reason="no_capacity")
     r.refresh_from_db()

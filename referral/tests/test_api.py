@@ -16,7 +16,9 @@ def test_post_creates_a_requested_referral_and_routes_it_after_commit(
 ):
     case = case_with_consent(counselor)
     with django_capture_on_commit_callbacks(execute=True):
-        resp = api_for(counselor).post(URL, {"case": case.pk, "service": "policy_microloan", "note": "햇살론 문의"}, format="json")
+        resp = api_for(counselor).post(
+            URL, {"case": case.pk, "service": "policy_microloan", "note": "햇살론 문의"}, format="json"
+        )
     assert resp.status_code == 201, resp.content
     body = resp.json()
     assert body["status"] == "requested" and body["to_desk"] is None  # routing is asynchronous
@@ -37,7 +39,13 @@ def test_post_without_consent_is_400_consent_required_and_nothing_saved(counselo
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"case": "x", "service": "kesp"}, {"case": 1, "service": ""}, {"case": 10**12, "service": "kesp"}, {"case": 1, "service": "kesp", "priority": "now"}],
+    [
+        {},
+        {"case": "x", "service": "kesp"},
+        {"case": 1, "service": ""},
+        {"case": 10**12, "service": "kesp"},
+        {"case": 1, "service": "kesp", "priority": "now"},
+    ],
 )
 def test_bad_create_input_is_a_400_never_a_500(counselor, api_for, payload):
     resp = api_for(counselor).post(URL, payload, format="json")
@@ -64,7 +72,9 @@ def test_actions_walk_the_lifecycle_and_an_illegal_one_is_409(
         format="json",
     ).json()
     assert (done["status"], done["outcome"], done["achieved"]) == ("completed", "workout_agreed", True)
-    assert api_for(counselor).post(f"{URL}{r.pk}/cancel/", {"reason": "client_request"}, format="json").status_code == 409
+    assert (
+        api_for(counselor).post(f"{URL}{r.pk}/cancel/", {"reason": "client_request"}, format="json").status_code == 409
+    )
 
 
 def test_decline_needs_a_coded_reason(counselor, mf_counselor, api_for, django_capture_on_commit_callbacks):
@@ -91,7 +101,9 @@ def test_scope_other_centers_get_404_and_ministry_403(
     assert api_for(counselor).get(f"{URL}abc/").status_code == 404
 
 
-def test_detail_read_is_written_to_the_pii_access_log(counselor, mf_counselor, api_for, django_capture_on_commit_callbacks):
+def test_detail_read_is_written_to_the_pii_access_log(
+    counselor, mf_counselor, api_for, django_capture_on_commit_callbacks
+):
     r = send(counselor, capture=django_capture_on_commit_callbacks)
     api_for(mf_counselor).get(f"{URL}{r.pk}/")
     assert PiiAccessLog.objects.filter(user=mf_counselor, client_id=r.client_id).exists()

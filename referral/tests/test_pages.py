@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from referral.models import Notification, Referral
 from referral.tests.factories import case_with_consent
-from referral.tests.helpers import send, walk_to
+from referral.tests.helpers import walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,12 @@ def test_queue_shows_counts_filters_overdue_marks_and_korean_labels(
     only_overdue = web(mf_counselor).get(reverse("referral:queue"), {"overdue": "1"}).content.decode()
     assert only_overdue.count("data-referral=") == 1
     # Junk filters never break the page.
-    assert web(mf_counselor).get(reverse("referral:queue"), {"desk": "x", "status": "zzz", "sort": "?", "page": "9"}).status_code == 200
+    assert (
+        web(mf_counselor)
+        .get(reverse("referral:queue"), {"desk": "x", "status": "zzz", "sort": "?", "page": "9"})
+        .status_code
+        == 200
+    )
 
 
 def test_queue_accept_and_decline_with_reason_from_the_row(
@@ -83,8 +88,13 @@ def test_queue_accept_and_decline_with_reason_from_the_row(
 
 def test_bulk_assign_by_manager(counselor, mf_counselor, make_staff, web, django_capture_on_commit_callbacks):
     mgr = make_staff("center_manager", "MF-SEOUL-GWANAK")
-    rs = [walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks) for _ in range(3)]
-    resp = web(mgr).post(reverse("referral:bulk_assign"), {"ids": [r.pk for r in rs], "assigned_to": mf_counselor.pk}, follow=True)
+    rs = [
+        walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+        for _ in range(3)
+    ]
+    resp = web(mgr).post(
+        reverse("referral:bulk_assign"), {"ids": [r.pk for r in rs], "assigned_to": mf_counselor.pk}, follow=True
+    )
     assert "3건" in resp.content.decode()
     assert set(Referral.objects.values_list("assigned_to_id", flat=True)) == {mf_counselor.pk}
 

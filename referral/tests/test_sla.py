@@ -40,9 +40,7 @@ def test_defaults_and_per_service_policy(directory):
 
 
 @pytest.mark.django_db
-def test_routing_and_accept_set_due_times_in_business_days(
-    counselor, mf_counselor, django_capture_on_commit_callbacks
-):
+def test_routing_and_accept_set_due_times_in_business_days(counselor, mf_counselor, django_capture_on_commit_callbacks):
     with time_machine.travel(at(2026, 9, 23, 11, 0), tick=False):
         r = send(counselor, "debt_adjustment", capture=django_capture_on_commit_callbacks, priority="urgent")
         assert r.accept_due_at == at(2026, 9, 28, 18, 0)
@@ -71,7 +69,9 @@ def test_overdue_accept_reroutes_as_timeout_and_alerts_the_desk_managers_once(
 
 
 @pytest.mark.django_db
-def test_overdue_first_contact_alerts_managers_once(counselor, mf_counselor, make_staff, django_capture_on_commit_callbacks):
+def test_overdue_first_contact_alerts_managers_once(
+    counselor, mf_counselor, make_staff, django_capture_on_commit_callbacks
+):
     mf_manager = make_staff("center_manager", "MF-SEOUL-GWANAK")
     with time_machine.travel(at(2026, 7, 6, 10, 0), tick=False):
         r = walk_to("accepted", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)

@@ -40,7 +40,9 @@ def test_real_worker_on_real_redis_routes_a_referral_end_to_end(counselor, mf_co
 def test_redis_outage_delays_routing_but_loses_nothing(counselor, api_for, own_redis, celery_worker_on):
     celery_worker_on(own_redis["url"])
     api = api_for(counselor)
-    first = api.post("/api/v1/referrals/", {"case": case_with_consent(counselor).pk, "service": "policy_microloan"}, format="json")
+    first = api.post(
+        "/api/v1/referrals/", {"case": case_with_consent(counselor).pk, "service": "policy_microloan"}, format="json"
+    )
     assert first.status_code == 201
     assert wait_for(lambda: _routed([first.json()["id"]]), timeout=30)
 
@@ -48,7 +50,9 @@ def test_redis_outage_delays_routing_but_loses_nothing(counselor, api_for, own_r
     ids, slowest = [], 0.0
     for _ in range(3):
         t0 = time.monotonic()
-        resp = api.post("/api/v1/referrals/", {"case": case_with_consent(counselor).pk, "service": "debt_adjustment"}, format="json")
+        resp = api.post(
+            "/api/v1/referrals/", {"case": case_with_consent(counselor).pk, "service": "debt_adjustment"}, format="json"
+        )
         slowest = max(slowest, time.monotonic() - t0)
         assert resp.status_code == 201  # the request succeeds with the broker down
         ids.append(resp.json()["id"])
