@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseStatus, Consent, ConsentPurpose, PiiAccessLog
+from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
@@ -671,4 +671,6 @@ def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: StaffUser | N
 
 def referral_pii_read(*, by: StaffUser, referral: Referral, view: str, ip: str | None = None) -> None:
     """Record that the user saw the client's name and contact (PIPA access log)."""
-    PiiAccessLog.objects.create(user=by, client_id=referral.client_id, view=view[:100], ip_address=ip or None)
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip)

@@ -3,6 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from cases.models import Client
 from referral.models import Referral
 from referral.tests.factories import case_with_consent
 
@@ -11,15 +12,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_referral_walks_from_the_sending_case_to_completion_across_two_centers(login_page, counselor, mf_counselor):
     case = case_with_consent(counselor)
+    Client.objects.filter(pk=case.client_id).update(debt_status="arrears", arrears_days=95)
 
-    # 1. The employment-welfare counselor sends debt adjustment, which their building does not offer.
+    # 1. On the case page the counselor refers the suggested debt adjustment, which their building lacks.
     page = login_page(counselor)
-    page.goto("/referrals/sent/")
-    page.fill("#send-referral input[name=case]", str(case.pk))
-    page.select_option("#send-referral select[name=service]", "debt_adjustment")
-    page.fill("#send-referral input[name=note]", "연체 90일, 채무조정 상담 희망")
-    page.click("#send-referral button[type=submit]")
+    page.goto(f"/cases/{case.pk}/")
+    row = page.locator("[data-testid=suggestions] tr[data-service=debt_adjustment]")
+    row.locator("input[name=note]").fill("연체 90일, 채무조정 상담 희망")
+    row.locator("button[type=submit]").click()
     expect(page.locator(".msg.success")).to_contain_text("보냈습니다")
+    assert f"/cases/{case.pk}/" in page.url
+    page.goto("/referrals/sent/")
     referral = Referral.objects.get()
     page.reload()
     row = page.locator(f"tr[data-referral='{referral.pk}']")

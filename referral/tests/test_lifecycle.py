@@ -284,3 +284,14 @@ def test_assign_by_manager_and_bulk(counselor, mf_counselor, make_staff, django_
         services.referral_assign(referral_id=a.pk, by=mf_counselor, assigned_to=mf_manager.pk)
     with pytest.raises(InvalidInput):
         services.referral_assign(referral_id=a.pk, by=mf_manager, assigned_to=counselor.pk)
+
+
+def test_withdrawing_consent_through_the_cases_service_cancels_its_open_referrals(
+    counselor, mf_counselor, django_capture_on_commit_callbacks
+):
+    from cases.services import consent_withdraw
+
+    r = walk_to("in_progress", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    consent_withdraw(user=counselor, consent=r.consent)
+    r.refresh_from_db()
+    assert (r.status, r.reason) == ("cancelled", "consent_withdrawn")
