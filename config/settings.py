@@ -282,3 +282,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
 }
+
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks would log every success into the dev server's console.
+    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
