@@ -1,0 +1,279 @@
+"""Reads of the rollup for a user: only stats.models.MonthlyCell, never the raw referrals.
+
+Scope: ministry → every center, aggregated, small cells suppressed (stats.suppression); center staff →
+their own center, unsuppressed; admin → everything, unsuppressed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from centers.errors import PermissionDenied
+from centers.models import Center, CenterKind, Domain, Region
+from centers.selectors import Actor
+from stats import suppression
+from stats.cube import COUNTS, HISTOGRAMS, TALLIES, gset_for
+from stats.definitions import AGE_BANDS, percentile_from_hist
+from stats.forms import _shift
+from stats.models import MonthlyCell, MonthState
+
+# Columns of the table, the CSV and the XLSX, in order: (key, English header, kind).
+FIGURES: list[tuple[str, str, str]] = [
+    ("clients", "Clients", "count"),
+    ("walk_ins", "Walk-ins", "count"),
+    ("referrals_sent", "Referrals sent", "count"),
+    ("referrals_received", "Referrals received", "count"),
+    ("accepted", "Accepted", "count"),
+    ("declined", "Declined", "count"),
+    ("rejected", "Rejected", "count"),
+    ("completed", "Completed", "count"),
+    ("achieved", "Achieved", "count"),
+    ("failed", "Failed", "count"),
+    ("cancelled", "Cancelled", "count"),
+    ("open", "Open", "count"),
+    ("timeouts", "Accept deadline passed", "count"),
+    ("sla_breaches", "SLA breaches", "count"),
+    ("colocated_share", "Co-located share", "share"),
+    ("median_hours_to_accept", "Median hours to accept", "hours"),
+    ("p90_hours_to_accept", "P90 hours to accept", "hours"),
+    ("median_hours_to_complete", "Median hours to complete", "hours"),
+    ("p90_hours_to_complete", "P90 hours to complete", "hours"),
+]
+GENDER_LABELS = {"F": "Female", "M": "Male", "X": "Other / not stated", "": "Not recorded"}
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    start: date
+    end: date
+    group: str = "month"
+    center: Center | None = None
+    kind: str = ""
+    region: Region | None = None
+    domain: str = ""
+
+    def months(self) -> list[date]:
+        out, m = [], self.start
+        while m <= self.end:
+            out.append(m)
+            m = _shift(m, 1)
+        return out
+
+
+@dataclass
+class Row:
+    month: str
+    keys: dict[str, Any]
+    labels: dict[str, str]
+    values: dict[str, Any]
+    hists: dict[str, Counter] = field(default_factory=dict)
+
+
+@dataclass
+class StatsReport:
+    query: StatsQuery
+    suppressed: bool
+    columns: list[tuple[str, str]]  # group label columns: (key, header)
+    rows: list[Row]
+    total: Row
+    series: list[Row]  # per month, filters only (trend, headline, time-to-accept)
+    headline: dict[str, dict[str, Any]]
+    by_domain: list[Row]
+    funnel: list[tuple[str, Any]]
+    breakdown: list[Row]
+    computed_at: Any
+
+
+def _values(cells: list[MonthlyCell]) -> tuple[dict[str, Any], dict[str, Counter]]:
+    """Combine cells of one grouping set (additive figures sum; percentiles from merged histograms)."""
+    v: dict[str, Any] = {c: 0 for c in COUNTS}
+    hists = {h: Counter() for h in HISTOGRAMS}
+    tallies = {t: Counter() for t in TALLIES}
+    v["clients"] = sum(c.clients for c in cells) if len(cells) == 1 else None
+    for c in cells:
+        for k in COUNTS:
+            v[k] += getattr(c, k)
+        for h in HISTOGRAMS:
+            hists[h].update({int(k): n for k, n in getattr(c, h).items()})
+        for t in TALLIES:
+            tallies[t].update(getattr(c, t))
+    for t in TALLIES:
+        v[t] = dict(sorted(tallies[t].items()))
+    v["median_hours_to_accept"] = percentile_from_hist(hists["accept_hist"], 0.5)
+    v["p90_hours_to_accept"] = percentile_from_hist(hists["accept_hist"], 0.9)
+    v["median_hours_to_complete"] = percentile_from_hist(hists["complete_hist"], 0.5)
+    v["p90_hours_to_complete"] = percentile_from_hist(hists["complete_hist"], 0.9)
+    v["accept_basis"] = sum(hists["accept_hist"].values())
+    v["complete_basis"] = sum(hists["complete_hist"].values())
+    v["colocated_share"] = round(v["colocated"] / v["routed"], 4) if v["routed"] else None
+    return v, hists
+
+
+def _scope(actor: Actor, q: StatsQuery) -> tuple[StatsQuery, bool]:
+    if actor.is_ministry:
+        return q, True
+    if actor.is_admin:
+        return q, False
+    if actor.is_center_staff:
+        if q.center is not None and q.center.pk != actor.center_id:
+            raise PermissionDenied(_("You can see the statistics of your own center only."))
+        own = Center.objects.select_related("region").get(pk=actor.center_id)
+        return StatsQuery(q.start, q.end, q.group, own, q.kind, q.region, q.domain), False
+    raise PermissionDenied(_("Your account has no role that may see statistics."))
+
+
+def _cells(q: StatsQuery, *, group: str, start: date, end: date, breakdown: bool = False) -> QuerySet[MonthlyCell]:
+    gset = gset_for(
+        center=q.center is not None,
+        region=q.region is not None,
+        kind=bool(q.kind),
+        domain=bool(q.domain),
+        group=group,
+        breakdown=breakdown,
+    )
+    qs = MonthlyCell.objects.filter(gset=gset, month__gte=start, month__lte=end)
+    if q.center is not None:
+        qs = qs.filter(center=q.center)
+    if q.region is not None:
+        qs = qs.filter(region=q.region)
+    if q.kind:
+        qs = qs.filter(kind=q.kind)
+    if q.domain:
+        qs = qs.filter(domain=q.domain)
+    return qs
+
+
+def _group_columns(group: str) -> list[tuple[str, str]]:
+    return {
+        "month": [],
+        "center": [("center", _("Center")), ("region", _("Region")), ("kind", _("Center kind"))],
+        "region": [("region", _("Region"))],
+        "kind": [("kind", _("Center kind"))],
+        "domain": [("domain", _("Domain"))],
+        "service": [("service", _("Service")), ("domain", _("Domain"))],
+        "desk": [("desk", _("Desk")), ("center", _("Center"))],
+        "channel": [("channel", _("Channel"))],
+    }[group]
+
+
+def _labels(cell: MonthlyCell, regions: dict[int, Region]) -> tuple[dict[str, Any], dict[str, str]]:
+    from cases.models import Channel
+
+    keys: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    if cell.center_id:
+        keys["center"] = cell.center.code
+        labels["center"] = cell.center.name
+    if cell.region_id:
+        keys["region"] = regions[cell.region_id].code
+        labels["region"] = regions[cell.region_id].name
+    if cell.kind:
+        keys["kind"] = cell.kind
+        labels["kind"] = str(CenterKind(cell.kind).label)
+    if cell.desk_id:
+        keys["desk"] = cell.desk.code
+        labels["desk"] = cell.desk.name
+    if cell.service_id:
+        keys["service"] = cell.service.code
+        labels["service"] = cell.service.name
+    if cell.domain:
+        keys["domain"] = cell.domain
+        labels["domain"] = str(Domain(cell.domain).label)
+    if cell.channel:
+        keys["channel"] = cell.channel
+        labels["channel"] = str(Channel(cell.channel).label)
+    return keys, labels
+
+
+def stats_report(*, actor: Actor, query: StatsQuery) -> StatsReport:
+    q, suppress = _scope(actor, query)
+    regions = {r.pk: r for r in Region.objects.all()}
+    group = q.group
+
+    table_cells = list(
+        _cells(q, group=group, start=q.start, end=q.end)
+        .select_related("center", "desk", "service")
+        .order_by(
+            "month", "region_id", "kind", "center__code", "domain", "service__sort_order", "desk__code", "channel"
+        )
+    )
+    rows = []
+    for c in table_cells:
+        values, hists = _values([c])
+        keys, labels = _labels(c, regions)
+        if group == "domain" and not c.domain:
+            labels["domain"] = _("No referral (walk-in only)")
+        rows.append(Row(f"{c.month:%Y-%m}", keys, labels, values, hists))
+    total_values, _h = _values(table_cells)
+    total_values["clients"] = None  # distinct clients do not add up across rows or months
+    total = Row("", {}, {}, total_values)
+
+    previous = _shift(q.start, -1)
+    series_cells = {c.month: c for c in _cells(q, group="month", start=previous, end=q.end)}
+    series = []
+    for m in [previous, *q.months()]:
+        cell = series_cells.get(m)
+        values, hists = _values([cell] if cell else [])
+        if cell is None:
+            values["clients"] = 0
+        series.append(Row(f"{m:%Y-%m}", {}, {}, values, hists))
+
+    domain_rows: dict[str, list[MonthlyCell]] = {}
+    for c in _cells(q, group="domain", start=q.start, end=q.end).exclude(domain=""):
+        domain_rows.setdefault(c.domain, []).append(c)
+    by_domain = []
+    for d in Domain:
+        values, _h = _values(domain_rows.get(d.value, []))
+        by_domain.append(Row("", {"domain": d.value}, {"domain": str(d.label)}, values))
+
+    last = q.end
+    breakdown_cells = {
+        (c.age_band, c.gender): c for c in _cells(q, group="month", start=last, end=last, breakdown=True)
+    }
+    breakdown = []
+    for (band, gender), c in sorted(breakdown_cells.items(), key=lambda kv: (_band_order(kv[0][0]), kv[0][1])):
+        values, _h = _values([c])
+        labels = {"age_band": band or _("Unknown"), "gender": _(GENDER_LABELS.get(gender, gender))}
+        breakdown.append(Row(f"{last:%Y-%m}", {"age_band": band, "gender": gender}, labels, values))
+
+    if suppress:
+        suppression.suppress_table(rows, total)
+        suppression.suppress_rows(series)
+        suppression.suppress_rows(by_domain)
+        suppression.suppress_table(breakdown, None)
+
+    headline = {}
+    cur, prev = series[-1].values, series[-2].values
+    for key in ("walk_ins", "clients", "referrals_sent", "accepted", "completed", "achieved", "median_hours_to_accept"):
+        headline[key] = {"value": cur[key], "change": suppression.change(cur[key], prev[key])}
+    tot = series[1:]
+    funnel = [
+        (_("Requested"), suppression.total_of([r.values["referrals_sent"] for r in tot])),
+        (_("Accepted"), suppression.total_of([r.values["accepted"] for r in tot])),
+        (_("Completed"), suppression.total_of([r.values["completed"] for r in tot])),
+        (_("Achieved"), suppression.total_of([r.values["achieved"] for r in tot])),
+    ]
+    state = MonthState.objects.filter(month=q.end).first()
+    return StatsReport(
+        query=q,
+        suppressed=suppress,
+        columns=_group_columns(group),
+        rows=rows,
+        total=total,
+        series=series[1:],
+        headline=headline,
+        by_domain=by_domain,
+        funnel=funnel,
+        breakdown=breakdown,
+        computed_at=state.computed_at if state else None,
+    )
+
+
+def _band_order(band: str) -> int:
+    return AGE_BANDS.index(band) if band in AGE_BANDS else len(AGE_BANDS)
