@@ -123,7 +123,10 @@ class MonthlyStatsView(APIView):
     def get(self, request: Request) -> Response | HttpResponse:
         form = StatsFilterForm(request.query_params.dict())
         if not form.is_valid():
-            errors = {("from" if k == "start" else "to" if k == "end" else k): v for k, v in form.errors.items()}
+            errors = {
+                ("from" if k == "start" else "to" if k == "end" else k): [str(e) for e in v]
+                for k, v in form.errors.items()
+            }
             raise ValidationError(errors)
         d = form.cleaned_data
         query = StatsQuery(

@@ -68,9 +68,9 @@ def suppression_note(report: StatsReport) -> list[str]:
     if not report.suppressed:
         return [_("Small cells are not suppressed in this export (own center or administrator).")]
     return [
-        _('Any figure counting 1 to 4 clients is shown as "<5", never the number.'),
-        _('Figures that would let a "<5" cell be recovered by subtraction are hidden as "*".'),
-        _('Medians and 90th percentiles from fewer than 5 durations are shown as "<5".'),
+        _("Any figure counting 1 to 4 clients is shown as “<5”, never the number."),
+        _("Figures that would let a “<5” cell be recovered by subtraction are hidden as “*”."),
+        _("Medians and 90th percentiles from fewer than 5 durations are shown as “<5”."),
     ]
 
 

@@ -36,15 +36,15 @@ class MonthField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
-        match = _MONTH.match(value)
+        match = _MONTH.match(value) if len(value) <= 7 else None
         if not match or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
             raise forms.ValidationError(_("Enter a month as YYYY-MM, e.g. 2026-03."), code="invalid")
         return date(int(match[1]), int(match[2]), 1)
 
 
 class StatsFilterForm(forms.Form):
-    start = MonthField(required=False, max_length=7, label=_("From"))
-    end = MonthField(required=False, max_length=7, label=_("To"))
+    start = MonthField(required=False, label=_("From"))
+    end = MonthField(required=False, label=_("To"))
     center = forms.CharField(required=False, max_length=40, label=_("Center"))
     kind = forms.ChoiceField(required=False, choices=[("", _("All"))] + CenterKind.choices, label=_("Center kind"))
     region = forms.CharField(required=False, max_length=2, label=_("Region"))

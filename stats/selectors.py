@@ -93,8 +93,8 @@ class StatsReport:
 def _values(cells: list[MonthlyCell]) -> tuple[dict[str, Any], dict[str, Counter]]:
     """Combine cells of one grouping set (additive figures sum; percentiles from merged histograms)."""
     v: dict[str, Any] = {c: 0 for c in COUNTS}
-    hists = {h: Counter() for h in HISTOGRAMS}
-    tallies = {t: Counter() for t in TALLIES}
+    hists: dict[str, Counter] = {h: Counter() for h in HISTOGRAMS}
+    tallies: dict[str, Counter] = {t: Counter() for t in TALLIES}
     v["clients"] = sum(c.clients for c in cells) if len(cells) == 1 else None
     for c in cells:
         for k in COUNTS:
@@ -123,7 +123,7 @@ def _scope(actor: Actor, q: StatsQuery) -> tuple[StatsQuery, bool]:
     if actor.is_center_staff:
         if q.center is not None and q.center.pk != actor.center_id:
             raise PermissionDenied(_("You can see the statistics of your own center only."))
-        own = Center.objects.select_related("region").get(pk=actor.center_id)
+        own = Center.objects.select_related("region").get(pk=actor.center_id or 0)
         return StatsQuery(q.start, q.end, q.group, own, q.kind, q.region, q.domain), False
     raise PermissionDenied(_("Your account has no role that may see statistics."))
 
@@ -167,7 +167,7 @@ def _labels(cell: MonthlyCell, regions: dict[int, Region]) -> tuple[dict[str, An
 
     keys: dict[str, Any] = {}
     labels: dict[str, str] = {}
-    if cell.center_id:
+    if cell.center is not None:
         keys["center"] = cell.center.code
         labels["center"] = cell.center.name
     if cell.region_id:
@@ -176,10 +176,10 @@ def _labels(cell: MonthlyCell, regions: dict[int, Region]) -> tuple[dict[str, An
     if cell.kind:
         keys["kind"] = cell.kind
         labels["kind"] = str(CenterKind(cell.kind).label)
-    if cell.desk_id:
+    if cell.desk is not None:
         keys["desk"] = cell.desk.code
         labels["desk"] = cell.desk.name
-    if cell.service_id:
+    if cell.service is not None:
         keys["service"] = cell.service.code
         labels["service"] = cell.service.name
     if cell.domain:

@@ -42,8 +42,8 @@ def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
-                key = month.year * 100 + month.month
-                cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, key])
+                lock_key = month.year * 100 + month.month
+                cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, lock_key])
                 if not cur.fetchone()[0]:
                     # Another worker is rebuilding it; a later change keeps it dirty for the next run.
                     return 0

@@ -87,7 +87,9 @@ def suppress_values(v: dict[str, Any]) -> None:
                     v[k] = SUPPRESSED
     routed, colocated = v.get("routed"), v.get("colocated")
     if v.get("colocated_share") is not None and (
-        hidden(routed) or hidden(colocated) or (isinstance(routed, int) and small(routed - colocated))
+        hidden(routed)
+        or hidden(colocated)
+        or (isinstance(routed, int) and isinstance(colocated, int) and small(routed - colocated))
     ):
         v["colocated_share"] = SUPPRESSED
 
