@@ -5,4 +5,5 @@ from centers import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("directory/", views.directory, name="directory"),
+    path("healthz", views.healthz, name="healthz"),
 ]
