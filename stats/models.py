@@ -50,6 +50,14 @@ class MonthlyCell(models.Model):
     outcomes = models.JSONField(default=dict)
     achieved_outcomes = models.JSONField(default=dict)
     fail_reasons = models.JSONField(default=dict)
+    # This cell's own percentiles (hours) and the number of durations behind them, so a row is read
+    # without decoding its histogram; the histograms are merged only for totals over several cells.
+    accept_n = models.PositiveIntegerField(default=0)
+    complete_n = models.PositiveIntegerField(default=0)
+    p50_accept = models.FloatField(null=True)
+    p90_accept = models.FloatField(null=True)
+    p50_complete = models.FloatField(null=True)
+    p90_complete = models.FloatField(null=True)
     # {tenths of an hour: count}
     accept_hist = models.JSONField(default=dict)
     complete_hist = models.JSONField(default=dict)

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from stats.cube import COUNTS, DIMENSIONS, HISTOGRAMS, TALLIES, aggregate, month_facts
-from stats.definitions import month_of, month_start
+from stats.definitions import month_of, month_start, percentile_from_hist
 from stats.models import MonthlyCell, MonthState
 
 # Namespace for PostgreSQL advisory locks taken while a month is rebuilt.
@@ -72,6 +72,10 @@ def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
                 setattr(row, t, dict(cell.tallies[t]))
             for h in HISTOGRAMS:
                 setattr(row, h, {str(k): v for k, v in cell.hists[h].items()})
+            acc, comp = cell.hists["accept_hist"], cell.hists["complete_hist"]
+            row.accept_n, row.complete_n = sum(acc.values()), sum(comp.values())
+            row.p50_accept, row.p90_accept = percentile_from_hist(acc, 0.5), percentile_from_hist(acc, 0.9)
+            row.p50_complete, row.p90_complete = percentile_from_hist(comp, 0.5), percentile_from_hist(comp, 0.9)
             rows.append(row)
         MonthlyCell.objects.bulk_create(rows, batch_size=2000)
         state, _ = MonthState.objects.get_or_create(month=month)

@@ -11,7 +11,7 @@ from referral.models import EventKind, Referral, ReferralEvent
 from stats.definitions import age_band, month_of, percentile, sla_breached, tenths_of_hour
 
 
-def direct_rows(*, query, as_of: datetime, breakdown: bool = False) -> dict[tuple, dict[str, Any]]:
+def direct_rows(*, query, as_of: datetime, breakdown: bool = False, total: bool = False) -> dict[tuple, dict[str, Any]]:
     """{(month "YYYY-MM", group key): figures} for the query's filters and group."""
     acc: dict[tuple, dict[str, Any]] = defaultdict(
         lambda: {"clients": set(), "c": Counter(), "t": defaultdict(Counter), "acc": [], "comp": []}
@@ -30,6 +30,8 @@ def direct_rows(*, query, as_of: datetime, breakdown: bool = False) -> dict[tupl
         domain = service.domain if service else ""
         if query.domain and domain != query.domain:
             return None
+        if total:
+            return ("", ())
         if breakdown:
             g = (age_band(client.birth_date, at_month), client.gender or "")
         else:

@@ -43,6 +43,11 @@ def assert_rollup_matches_direct() -> None:
         got = {report_key(r, q.group): {f: r.values[f] for f in FIGURES} for r in report.rows}
         want = direct_rows(query=q, as_of=NOW)
         assert got == want, (q, sorted(set(got) ^ set(want)))
+        # The totals row merges histograms across months and groups: still exactly the direct figures.
+        want_total = direct_rows(query=q, as_of=NOW, total=True).get(("", ()))
+        if want_total is not None:
+            got_total = {f: report.total.values[f] for f in FIGURES if f != "clients"}
+            assert got_total == {f: want_total[f] for f in FIGURES if f != "clients"}, q
         # Age band × gender breakdown of the last month, with exact distinct clients.
         got_b = {(r.keys["age_band"], r.keys["gender"]): r.values["clients"] for r in report.breakdown}
         last = StatsQuery(q.end, q.end, q.group, q.center, q.kind, q.region, q.domain)

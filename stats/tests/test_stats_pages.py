@@ -219,10 +219,10 @@ def test_dashboard_and_api_query_counts_are_pinned(
 ):
     _login(client, ministry_user)
     client.get(reverse("stats:dashboard") + QS)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         assert client.get(reverse("stats:dashboard") + QS + "&group=center").status_code == 200
     api = api_for(ministry_user)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         assert api.get("/api/v1/stats/monthly/" + QS + "&group=service").status_code == 200
 
 
