@@ -49,8 +49,8 @@ def to_csv(report: StatsReport) -> bytes:
 def filter_description(report: StatsReport) -> list[tuple[str, str]]:
     q = report.query
     return [
-        (_("From"), f"{q.start:%Y-%m}"),
-        (_("To"), f"{q.end:%Y-%m}"),
+        (_("First month"), f"{q.start:%Y-%m}"),
+        (_("Last month"), f"{q.end:%Y-%m}"),
         (_("Center"), q.center.name if q.center else _("All")),
         (_("Region"), q.region.name if q.region else _("All")),
         (_("Center kind"), q.kind or _("All")),
@@ -94,7 +94,7 @@ def to_xlsx(report: StatsReport) -> bytes:
     for i, h in enumerate(headers, start=1):
         ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = max(10, min(30, len(h) * 2 + 2))
     info = wb.create_sheet(_("Filters")[:31])
-    info.append([_("Filter"), _("Value")])
+    info.append([_("Condition"), _("Value")])
     for cell in info[1]:
         cell.font = Font(bold=True)
     for k, v in filter_description(report):

@@ -43,8 +43,8 @@ class MonthField(forms.CharField):
 
 
 class StatsFilterForm(forms.Form):
-    start = MonthField(required=False, label=_("From"))
-    end = MonthField(required=False, label=_("To"))
+    start = MonthField(required=False, label=_("First month"))
+    end = MonthField(required=False, label=_("Last month"))
     center = forms.CharField(required=False, max_length=40, label=_("Center"))
     kind = forms.ChoiceField(required=False, choices=[("", _("All"))] + CenterKind.choices, label=_("Center kind"))
     region = forms.CharField(required=False, max_length=2, label=_("Region"))

@@ -34,10 +34,10 @@ FIGURES: list[tuple[str, str, str]] = [
     ("declined", "Declined", "count"),
     ("rejected", "Rejected", "count"),
     ("completed", "Completed", "count"),
-    ("achieved", "Achieved", "count"),
+    ("achieved", "Achieved outcomes", "count"),
     ("failed", "Failed", "count"),
     ("cancelled", "Cancelled", "count"),
-    ("open", "Open", "count"),
+    ("open", "Still open", "count"),
     ("timeouts", "Accept deadline passed", "count"),
     ("sla_breaches", "SLA breaches", "count"),
     ("colocated_share", "Co-located share", "share"),
@@ -273,7 +273,7 @@ def stats_report(*, actor: Actor, query: StatsQuery) -> StatsReport:
     breakdown = []
     for (band, gender), c in sorted(breakdown_cells.items(), key=lambda kv: (_band_order(kv[0][0]), kv[0][1])):
         values = _values([c])
-        labels = {"age_band": band or _("Unknown"), "gender": _(GENDER_LABELS.get(gender, gender))}
+        labels = {"age_band": band or _("Age unknown"), "gender": _(GENDER_LABELS.get(gender, gender))}
         breakdown.append(Row(f"{last:%Y-%m}", {"age_band": band, "gender": gender}, labels, values))
 
     if suppress:
@@ -288,10 +288,10 @@ def stats_report(*, actor: Actor, query: StatsQuery) -> StatsReport:
         headline[key] = {"value": cur[key], "change": suppression.change(cur[key], prev[key])}
     tot = series[1:]
     funnel = [
-        (_("Requested"), suppression.total_of([r.values["referrals_sent"] for r in tot])),
+        (_("Referred"), suppression.total_of([r.values["referrals_sent"] for r in tot])),
         (_("Accepted"), suppression.total_of([r.values["accepted"] for r in tot])),
         (_("Completed"), suppression.total_of([r.values["completed"] for r in tot])),
-        (_("Achieved"), suppression.total_of([r.values["achieved"] for r in tot])),
+        (_("Achieved outcomes"), suppression.total_of([r.values["achieved"] for r in tot])),
     ]
     state = MonthState.objects.filter(month=q.end).first()
     return StatsReport(

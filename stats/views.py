@@ -41,7 +41,7 @@ def chart_data(report: StatsReport) -> dict[str, Any]:
         ],
         "domains": [r.labels["domain"] for r in report.by_domain],
         "by_domain": [
-            {"label": _("Achieved"), "data": [_num(r.values["achieved"]) for r in report.by_domain]},
+            {"label": _("Achieved outcomes"), "data": [_num(r.values["achieved"]) for r in report.by_domain]},
             {
                 "label": _("Completed, not achieved"),
                 "data": [
@@ -54,7 +54,7 @@ def chart_data(report: StatsReport) -> dict[str, Any]:
             {"label": _("Failed"), "data": [_num(r.values["failed"]) for r in report.by_domain]},
             {"label": _("Cancelled"), "data": [_num(r.values["cancelled"]) for r in report.by_domain]},
             {"label": _("Rejected"), "data": [_num(r.values["rejected"]) for r in report.by_domain]},
-            {"label": _("Open"), "data": [_num(r.values["open"]) for r in report.by_domain]},
+            {"label": _("Still open"), "data": [_num(r.values["open"]) for r in report.by_domain]},
         ],
         "funnel": {"labels": [label for label, _v in report.funnel], "data": [_num(v) for _l, v in report.funnel]},
         "hours": _("hours"),
