@@ -144,6 +144,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Chart.js comes from npm (package.json, `npm ci`), served as /static/chart.umd.min.js; no CDN under the CSP.
+if (BASE_DIR / "node_modules" / "chart.js" / "dist").is_dir():
+    STATICFILES_DIRS.append(BASE_DIR / "node_modules" / "chart.js" / "dist")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
