@@ -84,7 +84,8 @@ class DeskFilter(django_filters.FilterSet):
         fields = ["center", "domain", "outreach", "service"]
 
     def filter_center(self, qs: QuerySet[Desk], name: str, value: str) -> QuerySet[Desk]:
-        return qs.filter(center__pk=value) if value.isdigit() else qs.filter(center__code=value)
+        # isascii: "²".isdigit() is true but is no number.
+        return qs.filter(center__pk=value) if value.isascii() and value.isdigit() else qs.filter(center__code=value)
 
 
 class CenterViewSet(viewsets.ReadOnlyModelViewSet):

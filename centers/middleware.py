@@ -1,0 +1,91 @@
+"""Request guards that hold for every app: NUL bytes refused, second factor enforced."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from centers.services import staff_may_use_otp
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte is never valid input, and PostgreSQL refuses it in text: answer 400, not 500.
+
+    Forms and serializers already reject NUL in bodies; this covers the URL path and query string,
+    which reach filters and lookups without a form.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "The request contains a NUL character, which is never valid.", "code": "invalid"},
+                    status=400,
+                )
+            return HttpResponseBadRequest(_("The request contains a NUL character, which is never valid."))
+        return self.get_response(request)
+
+
+# Paths a password-authenticated but not yet verified user may still reach.
+_OTP_EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/otp/verify/", "/accounts/logout/")
+
+
+class OTPRequiredMiddleware:
+    """Managers and admins who enrolled an authenticator must enter a code after the password.
+
+    Runs after django_otp's OTPMiddleware. Only center managers and admins are looked up, so the
+    pages counselors use cost no extra query (the staff profile is cached on the user).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not request.path.startswith(_OTP_EXEMPT_PREFIXES)
+            and staff_may_use_otp(user)  # type: ignore[arg-type]
+            and not user.is_verified()  # type: ignore[union-attr]
+            and _has_confirmed_device(user)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": "Enter your authenticator code on the login page first.", "code": "otp_required"},
+                    status=403,
+                )
+            return redirect(f"{reverse('otp-verify')}?next={quote(request.get_full_path())}")
+        return self.get_response(request)
+
+
+def _has_confirmed_device(user: object) -> bool:
+    from django_otp import user_has_device
+
+    return bool(user_has_device(user, confirmed=True))
+
+
+LOCKOUT_DETAIL = "Too many failed logins; this account is locked for a while."
+
+
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None):
+    """django-axes lockout answer: JSON with `detail` for the API, the lockout page for browsers."""
+    from django.conf import settings
+    from django.shortcuts import render
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": LOCKOUT_DETAIL, "code": "locked"}, status=429)
+    else:
+        response = render(request, "registration/lockout.html", {"cooloff_minutes": minutes}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
