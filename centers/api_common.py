@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, DataError, OperationalError
-from rest_framework import status, throttling
+from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from centers.errors import DomainError
@@ -42,32 +40,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if code and "code" not in response.data:
             response.data["code"] = code
     return response
-
-
-class _LiveRatesMixin:
-    """Read the rate from the current settings on each request, not once at import."""
-
-    scope: str | None
-
-    def get_rate(self) -> str | None:
-        if not getattr(self, "scope", None):
-            raise ImproperlyConfigured(f"{type(self).__name__} has no scope.")
-        try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        except KeyError:
-            raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
-
-
-class UserRateThrottle(_LiveRatesMixin, throttling.UserRateThrottle):
-    pass
-
-
-class AnonRateThrottle(_LiveRatesMixin, throttling.AnonRateThrottle):
-    pass
-
-
-class ScopedRateThrottle(_LiveRatesMixin, throttling.ScopedRateThrottle):
-    pass
 
 
 _ERROR_SCHEMA = {

@@ -210,9 +210,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "centers.api_common.exception_handler",
     # DRF's own classes freeze the rates at import; these read them per request (settings overrides work).
     "DEFAULT_THROTTLE_CLASSES": [
-        "centers.api_common.UserRateThrottle",
-        "centers.api_common.AnonRateThrottle",
-        "centers.api_common.ScopedRateThrottle",
+        "centers.throttling.UserRateThrottle",
+        "centers.throttling.AnonRateThrottle",
+        "centers.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_USER", default="6000/min"),
