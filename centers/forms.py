@@ -5,7 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+# Django's AuthenticationForm only sets max_length for the HTML attribute, and a failed login is
+# recorded by django-axes in a varchar(255): an over-long username must stop at the form.
+USERNAME_MAX_LENGTH = 150
+
+
+class _BoundedUsernameMixin:
+    def clean_username(self) -> str:
+        username = self.cleaned_data.get("username") or ""  # type: ignore[attr-defined]
+        if len(username) > USERNAME_MAX_LENGTH:
+            raise ValidationError(
+                _("A username has at most %(max)d characters."), code="max_length", params={"max": USERNAME_MAX_LENGTH}
+            )
+        return username
+
+
+class LoginForm(_BoundedUsernameMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(_BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
 
 
 class PasswordChangeForm(forms.Form):
