@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import DatabaseError, DataError, OperationalError
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,6 +18,22 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Any) -> int | None:
+        # DRF silently ignores a bad page_size; say so instead (found by the schemathesis fuzz test).
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [f"Use a whole number from 1 to {self.max_page_size}."]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -71,5 +88,7 @@ def document_error_responses(result: dict[str, Any], generator: Any, request: An
                 continue
             responses = operation.setdefault("responses", {})
             for code, description in _ERROR_RESPONSES.items():
-                responses.setdefault(code, {"description": description, "content": {"application/json": {"schema": ref}}})
+                responses.setdefault(
+                    code, {"description": description, "content": {"application/json": {"schema": ref}}}
+                )
     return result

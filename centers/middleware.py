@@ -56,7 +56,7 @@ class OTPRequiredMiddleware:
             user.is_authenticated
             and not request.path.startswith(_OTP_EXEMPT_PREFIXES)
             and staff_may_use_otp(user)  # type: ignore[arg-type]
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not user.is_verified()  # type: ignore[union-attr,attr-defined]
             and _has_confirmed_device(user)
         ):
             if request.path.startswith("/api/"):

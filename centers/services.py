@@ -322,13 +322,13 @@ def staff_change_password(*, user: AbstractUser, old_password: str, new_password
     if not user.check_password(old_password):
         raise InvalidInput("Your current password was entered incorrectly.", field="old_password")
     try:
-        validate_password(new_password, user)
+        validate_password(new_password, user)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise InvalidInput(" ".join(exc.messages), field="new_password") from None
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        Token.objects.filter(user=user).delete()
+        Token.objects.filter(user_id=user.pk).delete()
 
 
 def staff_may_use_otp(user: AbstractUser) -> bool:

@@ -19,8 +19,9 @@ class _LiveRatesMixin:
     def get_rate(self) -> str | None:
         if not getattr(self, "scope", None):
             raise ImproperlyConfigured(f"{type(self).__name__} has no scope.")
+        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
         try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            return rates[str(self.scope)]
         except KeyError:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
 

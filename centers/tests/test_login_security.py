@@ -20,7 +20,9 @@ SEOUL = dt.timezone(dt.timedelta(hours=9))
 def _fail_page_login(client, username: str, times: int):
     response = None
     for _ in range(times):
-        response = client.post("/accounts/login/", {"username": username, "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en")
+        response = client.post(
+            "/accounts/login/", {"username": username, "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="en"
+        )
     return response
 
 
@@ -49,7 +51,9 @@ def test_page_lockout_is_lifted_after_the_cooloff(client, counselor):
     start = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SEOUL)
     with time_machine.travel(start, tick=False) as traveller:
         _fail_page_login(client, counselor.username, 5)
-        assert client.post("/accounts/login/", {"username": counselor.username, "password": PASSWORD}).status_code == 429
+        assert (
+            client.post("/accounts/login/", {"username": counselor.username, "password": PASSWORD}).status_code == 429
+        )
         traveller.shift(dt.timedelta(minutes=16))
         response = client.post("/accounts/login/", {"username": counselor.username, "password": PASSWORD})
         assert response.status_code == 302
@@ -136,7 +140,11 @@ def test_password_change_with_a_wrong_current_password_shows_a_field_error_and_c
     client.force_login(counselor)
     response = client.post(
         "/accounts/password/",
-        {"old_password": "wrong", "new_password": "a-much-newer-passphrase-77", "new_password_again": "a-much-newer-passphrase-77"},
+        {
+            "old_password": "wrong",
+            "new_password": "a-much-newer-passphrase-77",
+            "new_password_again": "a-much-newer-passphrase-77",
+        },
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 200

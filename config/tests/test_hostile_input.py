@@ -76,9 +76,7 @@ def test_token_api_answers_malformed_json_with_400(directory, body):
 
 
 def test_token_api_refuses_an_oversized_body_without_a_500(directory):
-    response = APIClient().post(
-        "/api/v1/auth/token/", {"username": "u" * 3_000_000, "password": "p"}, format="json"
-    )
+    response = APIClient().post("/api/v1/auth/token/", {"username": "u" * 3_000_000, "password": "p"}, format="json")
     assert 400 <= response.status_code < 500
 
 

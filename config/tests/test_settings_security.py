@@ -85,7 +85,9 @@ def test_env_bool_fails_loudly_on_a_value_that_is_not_a_boolean(monkeypatch, val
         env_bool("SOME_FLAG")
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", True), ("TRUE", True), (" on ", True), ("0", False), ("no", False)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("TRUE", True), (" on ", True), ("0", False), ("no", False)]
+)
 def test_env_bool_reads_the_usual_spellings(monkeypatch, value, expected):
     monkeypatch.setenv("SOME_FLAG", value)
     assert env_bool("SOME_FLAG") is expected
