@@ -1,6 +1,8 @@
 # Yeongye: `make run` (demo on SQLite, in-process tasks) and `make test` (whole suite on PostgreSQL + Redis).
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n 1 || echo python3)
+# Django 6 needs Python >= 3.12: take the first interpreter that is (pyenv's builds included; its shims may refuse).
+PYTHON ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null) python3.14 python3.13 python3.12 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -12,6 +14,7 @@ export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 .PHONY: run test lint fmt venv browser migrate services bench clean messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (Django 6); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -65,3 +68,6 @@ messages: venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+
+print-python:
+	@echo $(PYTHON)

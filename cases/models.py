@@ -17,8 +17,11 @@ class Gender(models.TextChoices):
 
 class IncomeBand(models.TextChoices):
     NONE = "none", _("No income")
+    # xgettext:no-python-format
     BELOW_50 = "below_50", _("Up to 50% of median income")
+    # xgettext:no-python-format
     BELOW_60 = "below_60", _("50–60% of median income")
+    # xgettext:no-python-format
     BELOW_100 = "below_100", _("60–100% of median income")
     ABOVE_100 = "above_100", _("Above median income")
     UNKNOWN = "unknown", _("Unknown")
@@ -121,6 +124,13 @@ class Consent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} ({self.client_id})"
 
+    @property
+    def organization_kinds_display(self) -> str:
+        from centers.models import CenterKind
+
+        labels = dict(CenterKind.choices)
+        return ", ".join(str(labels.get(k, k)) for k in self.organization_kinds)
+
     def covers(self, organization_kind: str) -> bool:
         return self.purpose == ConsentPurpose.REFERRAL and organization_kind in self.organization_kinds
 
@@ -189,6 +199,12 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def label(self) -> str:
+        from cases.needs import need_label
+
+        return need_label(self.code)
 
 
 class CaseNote(models.Model):

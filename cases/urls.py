@@ -1,3 +1,14 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from cases import views
+
+urlpatterns = [
+    path("intake/", views.intake, name="intake"),
+    path("", views.case_list, name="case_list"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+    path("<int:pk>/notes/", views.case_note_add, name="case_note_add"),
+    path("<int:pk>/close/", views.case_close, name="case_close"),
+    path("clients/<int:pk>/", views.client_detail, name="client_detail"),
+    path("clients/<int:pk>/consents/", views.consent_add, name="consent_add"),
+    path("consents/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+]

@@ -3,3 +3,6 @@
 
 def seed_demo_data() -> None:
     """Idempotent: running seed_demo twice leaves one set of demo data."""
+    from cases.demo import seed as seed_cases
+
+    seed_cases()

@@ -1,0 +1,369 @@
+"""Load test on loopback: gunicorn (2 workers) on PostgreSQL, a real Celery worker on Redis, and
+N concurrent users mixing intake (client + consent + case + referral), queue views and actions.
+
+    .venv/bin/python bench/load.py --users 50 --seconds 60          # the hardening load test
+    .venv/bin/python bench/load.py --intake 2000 --users 16          # intake throughput (fixed count)
+
+Prints a JSON summary (requests, errors by status, 5xx count, p50/p95/p99 per kind, rate) and returns
+it from `run_load()` / `run_intake()` for bench/run.py. Uses its own database (yeongye_load by default)
+so it never touches the benchmark data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+PASSWORD = "load-test-password-2026"  # noqa: S105 - throwaway accounts in a throwaway database
+SENDERS = ["EW-SEOUL-GWANAK", "EW-SEOUL-GANGNAM", "EW-INCHEON", "MF-SEOUL-GWANAK", "MF-BUSAN", "EW-ANSAN"]
+SERVICES = ["policy_microloan", "job_placement", "basic_livelihood", "debt_adjustment", "kesp", "credit_counseling"]
+NEED_FOR_SERVICE = {
+    "policy_microloan": ("finance", "policy_loan"),
+    "debt_adjustment": ("finance", "debt_adjustment"),
+    "credit_counseling": ("finance", "credit_counseling"),
+    "job_placement": ("employment", "job_search"),
+    "kesp": ("employment", "job_seeker_income"),
+    "basic_livelihood": ("welfare", "livelihood"),
+}
+ORG_KINDS = ["employment_welfare", "microfinance", "local_government", "midlife_career", "credit_recovery"]
+
+
+def _env(db_url: str, broker: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        CELERY_BROKER_URL=broker,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY", "load-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_STATIC_MANIFEST="0",
+        PII_ENCRYPTION_KEYS=env.get("PII_ENCRYPTION_KEYS", "bG9hZC10ZXN0LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc="),
+        PII_HASH_KEY=env.get("PII_HASH_KEY", "load-test-blind-index-key"),
+        # The load generator is one address; per-user throttling stays on, at production rates.
+        AXES_ENABLED="0",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _prepare(db_name: str, env: dict[str, str]) -> None:
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", db_name], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], check=True)
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "load_directory")
+
+
+class Api:
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.token = token
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Token {self.token}"
+        payload = json.dumps(body) if body is not None else None
+        start = time.perf_counter()
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=payload, headers=headers)
+                response = self.conn.getresponse()
+                raw = response.read()
+                break
+            except (http.client.HTTPException, ConnectionError, TimeoutError):
+                self.conn.close()
+                if attempt:
+                    return 0, None, (time.perf_counter() - start) * 1000
+        elapsed = (time.perf_counter() - start) * 1000
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            data = None
+        return response.status, data, elapsed
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[int, int] = defaultdict(int)
+        self.errors: list[str] = []
+
+    def add(self, kind: str, status: int, ms: float, body: Any = None) -> None:
+        with self.lock:
+            self.latency[kind].append(ms)
+            self.status[status] += 1
+            if (status >= 500 or status == 0) and len(self.errors) < 20:
+                self.errors.append(f"{kind} {status} {str(body)[:200]}")
+
+    def summary(self, elapsed: float) -> dict[str, Any]:
+        def pct(values: list[float], q: float) -> float:
+            if not values:
+                return 0.0
+            ordered = sorted(values)
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+        total = sum(self.status.values())
+        every = [v for values in self.latency.values() for v in values]
+        return {
+            "requests": total,
+            "seconds": round(elapsed, 1),
+            "rate_per_s": round(total / elapsed, 1) if elapsed else 0,
+            "status": dict(sorted(self.status.items())),
+            "server_errors": sum(n for s, n in self.status.items() if s >= 500 or s == 0),
+            "p50_ms": pct(every, 0.5),
+            "p95_ms": pct(every, 0.95),
+            "p99_ms": pct(every, 0.99),
+            "by_kind": {
+                k: {"n": len(v), "median_ms": round(statistics.median(v), 1), "p95_ms": pct(v, 0.95)}
+                for k, v in sorted(self.latency.items())
+            },
+            "errors": self.errors,
+        }
+
+
+def _intake(api: Api, stats: Stats, rng: random.Random, n: int) -> int | None:
+    """client + consent + case + referral; returns the referral id."""
+    year = rng.randint(1960, 2004)
+    status, client, ms = api.call(
+        "POST",
+        "/api/v1/clients/",
+        {
+            "name": f"부하{n:06d}",
+            "birth_date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "phone": f"010-{rng.randint(2000, 9999)}-{n % 10000:04d}",
+        },
+    )
+    stats.add("client_create", status, ms, client)
+    if status != 201:
+        return None
+    status, body, ms = api.call(
+        "POST",
+        f"/api/v1/clients/{client['id']}/consents/",
+        {"purpose": "referral", "organization_kinds": ORG_KINDS, "method": "electronic"},
+    )
+    stats.add("consent_create", status, ms, body)
+    service = rng.choice(SERVICES)
+    domain, need = NEED_FOR_SERVICE[service]
+    status, case, ms = api.call(
+        "POST",
+        "/api/v1/cases/",
+        {"client": client["id"], "channel": "walk_in", "needs": [{"domain": domain, "code": need}]},
+    )
+    stats.add("case_create", status, ms, case)
+    if status != 201:
+        return None
+    status, referral, ms = api.call("POST", "/api/v1/referrals/", {"case": case["id"], "service": service})
+    stats.add("referral_create", status, ms, referral)
+    return referral["id"] if status == 201 else None
+
+
+def _start_servers(env: dict[str, str], port: int) -> list[subprocess.Popen]:
+    procs = [
+        subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        ),
+        subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "routing,notifications,stats",
+                "-c",
+                "1",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        ),
+    ]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            status, _, _ = Api(port).call("GET", "/healthz")
+            if status == 200:
+                return procs
+        except OSError:
+            pass
+        time.sleep(0.5)
+    _stop(procs)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def _tokens(env: dict[str, str], port: int, users: int) -> list[tuple[str, str]]:
+    """(token, center) for counselor accounts spread over the sending centers, plus one per receiving side."""
+    out = []
+    for i in range(users):
+        center = SENDERS[i % len(SENDERS)]
+        name = f"load{i:03d}"
+        _manage(
+            env, "create_staff", "--username", name, "--password", PASSWORD, "--role", "counselor", "--center", center
+        )
+        status, body, _ = Api(port).call("POST", "/api/v1/auth/token/", {"username": name, "password": PASSWORD})
+        if status != 200:
+            raise RuntimeError(f"token for {name}: {status} {body}")
+        out.append((body["token"], center))
+    return out
+
+
+def run_load(
+    *,
+    users: int = 50,
+    seconds: int = 60,
+    port: int = 8791,
+    db: str = "yeongye_load",
+    broker: str = "redis://127.0.0.1:6379/12",
+) -> dict[str, Any]:
+    env = _env(f"postgres://postgres@127.0.0.1:5432/{db}", broker)
+    _prepare(db, env)
+    procs = _start_servers(env, port)
+    try:
+        tokens = _tokens(env, port, users)
+        stats = Stats()
+        stop_at = time.time() + seconds
+        counter = iter(range(10**9))
+        lock = threading.Lock()
+
+        def user(token: str, seed: int) -> None:
+            rng = random.Random(seed)
+            api = Api(port, token)
+            while time.time() < stop_at:
+                roll = rng.random()
+                if roll < 0.35:
+                    with lock:
+                        n = next(counter)
+                    _intake(api, stats, rng, n)
+                elif roll < 0.75:
+                    status, body, ms = api.call("GET", "/api/v1/referrals/?box=incoming")
+                    stats.add("queue_incoming", status, ms, body)
+                    items = (body or {}).get("results", []) if status == 200 else []
+                    pending = [r for r in items if r.get("status") == "requested" and r.get("to_desk")]
+                    if pending:
+                        target = rng.choice(pending)
+                        status, body, ms = api.call("GET", f"/api/v1/referrals/{target['id']}/")
+                        stats.add("referral_detail", status, ms, body)
+                        status, body, ms = api.call("POST", f"/api/v1/referrals/{target['id']}/accept/", {})
+                        # 409 is a fair answer when another user accepted it first.
+                        stats.add("referral_accept", status, ms, body)
+                else:
+                    status, body, ms = api.call("GET", "/api/v1/referrals/?box=outgoing")
+                    stats.add("queue_outgoing", status, ms, body)
+
+        threads = [threading.Thread(target=user, args=(tok, i)) for i, (tok, _) in enumerate(tokens)]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return stats.summary(time.time() - started)
+    finally:
+        _stop(procs)
+
+
+def run_intake(
+    *,
+    requests: int = 2000,
+    users: int = 16,
+    port: int = 8792,
+    db: str = "yeongye_load",
+    broker: str = "redis://127.0.0.1:6379/12",
+) -> dict[str, Any]:
+    """A fixed number of intakes (client + consent + case + referral = 4 requests each)."""
+    env = _env(f"postgres://postgres@127.0.0.1:5432/{db}", broker)
+    _prepare(db, env)
+    procs = _start_servers(env, port)
+    try:
+        tokens = _tokens(env, port, users)
+        stats = Stats()
+        counter = iter(range(requests))
+        lock = threading.Lock()
+
+        def user(token: str, seed: int) -> None:
+            rng = random.Random(seed)
+            api = Api(port, token)
+            while True:
+                with lock:
+                    n = next(counter, None)
+                if n is None:
+                    return
+                _intake(api, stats, rng, n)
+
+        threads = [threading.Thread(target=user, args=(tok, i)) for i, (tok, _) in enumerate(tokens)]
+        started = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        summary = stats.summary(time.time() - started)
+        summary["intakes_per_s"] = round(requests / summary["seconds"], 1) if summary["seconds"] else 0
+        return summary
+    finally:
+        _stop(procs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--intake", type=int, default=0, help="run the fixed-count intake benchmark instead")
+    args = parser.parse_args()
+    if args.intake:
+        result = run_intake(requests=args.intake, users=args.users)
+    else:
+        result = run_load(users=args.users, seconds=args.seconds)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    sys.exit(1 if result["server_errors"] else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Clients, consents and cases over REST. Serializers only shape data; the services hold the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import selectors, services
+from cases.models import (
+    Case,
+    CaseNote,
+    CaseResult,
+    CaseStatus,
+    Channel,
+    Client,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
+    DebtStatus,
+    EmploymentStatus,
+    Gender,
+    IncomeBand,
+    Need,
+)
+from centers.models import CenterKind, Domain
+from centers.selectors import actor_for
+
+
+class CenterStaffOnly(BasePermission):
+    """Personal data is for counselors and managers of a center; ministry and admin get 403."""
+
+    message = "Your role has no access to personal data."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return actor_for(request.user).is_center_staff
+
+
+def _ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+# --- serializers -----------------------------------------------------------------------------------
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    rrn = serializers.CharField(source="rrn_masked", read_only=True, help_text="Masked, e.g. 900101-1******")
+    region = serializers.CharField(source="region.code", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "center",
+            "name",
+            "birth_date",
+            "phone",
+            "rrn",
+            "gender",
+            "region",
+            "household_size",
+            "income_band",
+            "employment_status",
+            "debt_status",
+            "arrears_days",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ClientInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    birth_date = serializers.DateField()
+    phone = serializers.CharField(max_length=40)
+    rrn = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20, write_only=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    region = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2)
+    household_size = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=20)
+    income_band = serializers.ChoiceField(choices=IncomeBand.choices, required=False)
+    employment_status = serializers.ChoiceField(choices=EmploymentStatus.choices, required=False)
+    debt_status = serializers.ChoiceField(choices=DebtStatus.choices, required=False)
+    arrears_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=36500)
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "client",
+            "purpose",
+            "organization_kinds",
+            "method",
+            "notice_version",
+            "given_at",
+            "expires_at",
+            "recorded_by",
+            "withdrawn_at",
+            "withdrawn_by",
+        ]
+        read_only_fields = fields
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    organization_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=CenterKind.choices), required=False, allow_empty=True, max_length=10
+    )
+    method = serializers.ChoiceField(choices=ConsentMethod.choices)
+
+
+class NeedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Need
+        fields = ["domain", "code", "note"]
+
+
+class NeedInputSerializer(serializers.Serializer):
+    domain = serializers.ChoiceField(choices=Domain.choices)
+    code = serializers.CharField(max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CaseNoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.get_username", read_only=True)
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "author", "text", "created_at"]
+        read_only_fields = fields
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    needs = NeedSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "client",
+            "center",
+            "counselor",
+            "channel",
+            "status",
+            "needs",
+            "note",
+            "opened_at",
+            "closed_at",
+            "result",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    notes = CaseNoteSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "notes"]
+        read_only_fields = fields
+
+
+class CaseInputSerializer(serializers.Serializer):
+    client = serializers.IntegerField(min_value=1)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    needs = serializers.ListField(child=NeedInputSerializer(), required=False, max_length=20)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class NoteInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000)
+
+
+class CloseInputSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=CaseResult.choices, required=False, default=CaseResult.RESOLVED)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+DUPLICATE_RESPONSE = inline_serializer(
+    "DuplicateClient",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "existing_id": serializers.IntegerField(),
+    },
+)
+
+
+# --- viewsets --------------------------------------------------------------------------------------
+
+
+class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ClientSerializer
+    permission_classes = [IsAuthenticated, CenterStaffOnly]
+    filter_backends: list[Any] = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Client]:
+        return selectors.client_list_for(self.request.user).order_by("name", "pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Name, phone or birth date (YYYY-MM-DD)")]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        q = request.query_params.get("q", "")
+        if q.strip():
+            rows: Any = selectors.client_search(request.user, q, limit=50)
+            page = None
+        else:
+            page = self.paginate_queryset(self.get_queryset())
+            rows = page
+        services.pii_access_log_write(user=request.user, clients=rows, view="api:client_list", ip_address=_ip(request))
+        data = ClientSerializer(rows, many=True).data
+        if page is not None:
+            return self.get_paginated_response(data)
+        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+
+    @extend_schema(request=ClientInputSerializer, responses={201: ClientSerializer, 409: DUPLICATE_RESPONSE})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = ClientInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        client = services.client_register(user=request.user, **payload.validated_data)
+        return Response(ClientSerializer(client).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        client = self.get_object()
+        services.pii_access_log_write(
+            user=request.user, clients=[client], view="api:client_detail", ip_address=_ip(request)
+        )
+        return Response(ClientSerializer(client).data)
+
+    @extend_schema(request=ConsentInputSerializer, responses={201: ConsentSerializer})
+    @action(detail=True, methods=["post"])
+    def consents(self, request: Request, pk: str | None = None) -> Response:
+        client = self.get_object()
+        payload = ConsentInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        consent = services.consent_record(user=request.user, client=client, **payload.validated_data)
+        return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ConsentSerializer
+    permission_classes = [IsAuthenticated, CenterStaffOnly]
+    filter_backends: list[Any] = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Consent]:
+        actor = selectors.pii_actor(self.request.user)
+        return Consent.objects.filter(client__center_id=actor.center_id or 0)
+
+    @extend_schema(request=None, responses={200: ConsentSerializer})
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        consent = services.consent_withdraw(user=request.user, consent=self.get_object())
+        return Response(ConsentSerializer(consent).data)
+
+
+class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CaseSerializer
+    permission_classes = [IsAuthenticated, CenterStaffOnly]
+    filter_backends: list[Any] = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Case]:
+        params = self.request.query_params
+        state = params.get("status") or None
+        if self.action == "list" and state is not None and state not in CaseStatus.values:
+            raise ValidationError({"status": ["Select a valid choice."]})
+        mine = params.get("mine", "").lower() in ("true", "1", "yes")
+        if self.action != "list":
+            state, mine = None, False
+        return selectors.case_list_for(self.request.user, status=state, mine=mine)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=CaseStatus.values),
+            OpenApiParameter("mine", OpenApiTypes.BOOL),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=CaseInputSerializer, responses={201: CaseSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = CaseInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            client = selectors.client_get_for_user(request.user, data["client"])
+        except Http404:
+            raise ValidationError({"client": ["No such client at your center."]}) from None
+        case = services.case_open(
+            user=request.user,
+            client=client,
+            channel=data["channel"],
+            needs=[dict(n) for n in data.get("needs", [])],
+            note=data.get("note", ""),
+        )
+        return Response(CaseSerializer(selectors.case_get_for_user(request.user, case.pk)).data, status=201)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        case = selectors.case_get_for_user(request.user, kwargs["pk"])
+        services.pii_access_log_write(
+            user=request.user, clients=[case.client_id], view="api:case_detail", ip_address=_ip(request)
+        )
+        return Response(CaseDetailSerializer(case).data)
+
+    @extend_schema(request=NoteInputSerializer, responses={201: CaseNoteSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        case = selectors.case_get_for_user(request.user, pk)
+        payload = NoteInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        note = services.case_note_add(user=request.user, case=case, text=payload.validated_data["text"])
+        return Response(CaseNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CloseInputSerializer, responses={200: CaseSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        case = selectors.case_get_for_user(request.user, pk)
+        payload = CloseInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.case_close(user=request.user, case=case, **payload.validated_data)
+        return Response(CaseSerializer(selectors.case_get_for_user(request.user, pk)).data)

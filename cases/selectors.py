@@ -1,0 +1,189 @@
+"""Reads of clients and cases, always scoped to the caller's center. Ministry and admin get no personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Length, Replace
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseNote, Client, Consent
+from centers.errors import PermissionDenied
+from centers.selectors import Actor, actor_for
+
+User = AbstractBaseUser | AnonymousUser
+
+SEARCH_LIMIT = 20
+# Typo-tolerant name matching scans at most this many same-length names of the center.
+FUZZY_SCAN_LIMIT = 5000
+_DATE_RE = re.compile(r"^(\d{4})[-./]?(\d{1,2})[-./]?(\d{1,2})$")
+
+
+def _get_or_404(qs: QuerySet[Any], **lookup: object) -> Any:
+    """get_object_or_404 that also answers 404 (not 500) to a malformed id such as "abc"."""
+    try:
+        lookup["pk"] = int(str(lookup["pk"]))
+        if not 0 < lookup["pk"] < 2**63:  # type: ignore[operator]
+            raise Http404
+        return qs.get(**lookup)
+    except (qs.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404 from None
+
+
+def pii_actor(user: User) -> Actor:
+    """The caller's scope for personal data; 403 for everyone but center staff (ministry, admin included)."""
+    actor = actor_for(user)
+    if not actor.is_center_staff:
+        raise PermissionDenied(_("Your role has no access to personal data."))
+    return actor
+
+
+def client_list_for(user: User) -> QuerySet[Client]:
+    actor = pii_actor(user)
+    return Client.objects.filter(center_id=actor.center_id or 0).select_related("region")
+
+
+def client_get_for_user(user: User, pk: object) -> Client:
+    return _get_or_404(client_list_for(user), pk=pk)
+
+
+def client_detail_for_user(user: User, pk: object) -> Client:
+    """The client with consents, cases and the notes timeline prefetched (client page)."""
+    qs = client_list_for(user).prefetch_related(
+        Prefetch("consents", queryset=Consent.objects.order_by("-given_at")),
+        Prefetch(
+            "cases",
+            queryset=Case.objects.select_related("counselor").prefetch_related("needs").order_by("-opened_at"),
+        ),
+    )
+    return _get_or_404(qs, pk=pk)
+
+
+def client_notes_timeline(client: Client) -> QuerySet[CaseNote]:
+    return CaseNote.objects.filter(case__client=client).select_related("author", "case").order_by("-created_at")
+
+
+def case_list_for(user: User, *, status: str | None = None, mine: bool = False) -> QuerySet[Case]:
+    actor = pii_actor(user)
+    qs = Case.objects.filter(center_id=actor.center_id or 0).select_related("client", "counselor")
+    if status:
+        qs = qs.filter(status=status)
+    if mine:
+        qs = qs.filter(counselor_id=actor.user_id)
+    return qs.prefetch_related("needs").order_by("-opened_at", "-pk")
+
+
+def case_get_for_user(user: User, pk: object) -> Case:
+    qs = (
+        case_list_for(user)
+        .select_related("client__region", "closed_by")
+        .prefetch_related(
+            Prefetch("notes", queryset=CaseNote.objects.select_related("author").order_by("created_at")),
+            Prefetch("client__consents", queryset=Consent.objects.order_by("-given_at")),
+        )
+    )
+    return _get_or_404(qs, pk=pk)
+
+
+def consent_get_for_user(user: User, pk: object) -> Consent:
+    actor = pii_actor(user)
+    return _get_or_404(Consent.objects.select_related("client"), pk=pk, client__center_id=actor.center_id or 0)
+
+
+# --- Search -------------------------------------------------------------------------------------
+
+
+def _parse_date(q: str) -> dt.date | None:
+    m = _DATE_RE.match(q)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+_CHO = 0x1100
+_JUNG = 0x1161
+_JONG = 0x11A7
+
+
+def hangul_jamo(text: str) -> str:
+    """Decompose Hangul syllables into their letters, so 김민준 and 김민전 differ by one letter, not one syllable."""
+    out = []
+    for ch in text:
+        code = ord(ch) - 0xAC00
+        if 0 <= code < 11172:
+            out.append(chr(_CHO + code // 588))
+            out.append(chr(_JUNG + (code % 588) // 28))
+            if code % 28:
+                out.append(chr(_JONG + code % 28))
+        else:
+            out.append(unicodedata.normalize("NFC", ch))
+    return "".join(out)
+
+
+def _edit_distance(a: str, b: str, cap: int) -> int:
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _is_hangul_name(q: str) -> bool:
+    return 2 <= len(q) <= 10 and all(0xAC00 <= ord(ch) <= 0xD7A3 for ch in q)
+
+
+def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Client]:
+    """Clients of the caller's center matching a name, phone or birth date; close Korean names too.
+
+    Exact and partial matches come first; when they leave room, names within two jamo edits
+    (a mistyped vowel or final consonant) follow, closest first.
+    """
+    actor = pii_actor(user)
+    base = Client.objects.filter(center_id=actor.center_id or 0).select_related("region")
+    q = " ".join((q or "").split())[:50]
+    if not q:
+        return []
+    cond = Q(name__icontains=q)
+    digits = re.sub(r"[\s\-().]", "", q)
+    date = _parse_date(q)
+    if date is not None:
+        cond |= Q(birth_date=date)
+    if digits.isdigit() and len(digits) >= 4:
+        cond |= Q(phone_digits__contains=digits)
+        base = base.annotate(phone_digits=Replace("phone", Value("-"), Value("")))
+    found = list(base.filter(cond).order_by("name", "pk")[:limit])
+    if len(found) < limit and _is_hangul_name(q):
+        target = hangul_jamo(q)
+        seen = {c.pk for c in found}
+        scored = []
+        rows = (
+            Client.objects.filter(center_id=actor.center_id or 0)
+            .exclude(pk__in=seen)
+            .annotate(name_len=Length("name"))
+            .filter(name_len__gte=len(q) - 1, name_len__lte=len(q) + 1)
+            .values_list("pk", "name")[:FUZZY_SCAN_LIMIT]
+        )
+        for pk, name in rows:
+            d = _edit_distance(target, hangul_jamo(name), 2)
+            if d <= 2:
+                scored.append((d, name, pk))
+        scored.sort()
+        extra_ids = [pk for _d, _n, pk in scored[: limit - len(found)]]
+        if extra_ids:
+            extra = {c.pk: c for c in base.filter(pk__in=extra_ids)}
+            found.extend(extra[pk] for pk in extra_ids if pk in extra)
+    return found

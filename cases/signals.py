@@ -1,0 +1,9 @@
+"""Signals other apps hook onto. Sent by services inside their transaction."""
+
+from django.dispatch import Signal
+
+# Sent by cases.services.consent_withdraw after the withdrawal is saved, inside the same
+# transaction, with sender=Consent and kwargs `consent` (the Consent) and `by` (the user).
+# The referral app cancels the open referrals that relied on the consent; a receiver that raises
+# rolls the withdrawal back, so nothing is half-done.
+consent_withdrawn = Signal()

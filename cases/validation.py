@@ -1,0 +1,87 @@
+"""Field rules shared by the services, the page forms and the API: each raises InvalidInput naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from centers.errors import InvalidInput
+
+AREA_CODES = frozenset(
+    {"031", "032", "033", "041", "042", "043", "044", "051", "052", "053", "054", "055", "061", "062", "063", "064"}
+)
+MOBILE_PREFIXES = frozenset({"010", "011", "016", "017", "018", "019"})
+_PHONE_CHARS = re.compile(r"[\s\-().]")
+NAME_MAX = 50
+NOTE_MAX = 4000
+NEED_NOTE_MAX = 500
+OLDEST_BIRTH_YEAR = 1900
+
+
+def _split(digits: str, head: int) -> str:
+    rest = digits[head:]
+    mid = len(rest) - 4
+    return f"{digits[:head]}-{rest[:mid]}-{rest[mid:]}"
+
+
+def phone_normalize(value: object, *, field: str = "phone") -> str:
+    """Korean mobile or landline number → dashed form (010-1234-5678, 02-123-4567, 031-123-4567)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(_("Enter a phone number."), field=field)
+    raw = _PHONE_CHARS.sub("", value.strip())
+    if raw.startswith("+82"):
+        raw = "0" + raw[3:].lstrip("0")
+    if not raw.isdigit() or not raw.isascii():
+        raise InvalidInput(_("Enter a Korean phone number such as 010-1234-5678."), field=field)
+    if raw[:3] in MOBILE_PREFIXES and (len(raw) == 11 or (len(raw) == 10 and raw[:3] != "010")):
+        return _split(raw, 3)
+    if raw.startswith("02") and len(raw) in (9, 10):
+        return _split(raw, 2)
+    if (raw[:3] in AREA_CODES or raw[:3] == "070") and len(raw) in (10, 11):
+        return _split(raw, 3)
+    raise InvalidInput(_("Enter a Korean phone number such as 010-1234-5678."), field=field)
+
+
+def birth_date_validate(value: object, *, field: str = "birth_date", today: dt.date | None = None) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise InvalidInput(_("Enter a valid date (YYYY-MM-DD)."), field=field)
+    today = today or timezone.localdate()
+    if value > today:
+        raise InvalidInput(_("The birth date cannot be in the future."), field=field)
+    if value.year < OLDEST_BIRTH_YEAR:
+        raise InvalidInput(_("The birth date is too far in the past."), field=field)
+    return value
+
+
+def name_validate(value: object, *, field: str = "name") -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(_("Enter a name."), field=field)
+    name = " ".join(value.split())
+    if not name:
+        raise InvalidInput(_("Enter a name."), field=field)
+    if len(name) > NAME_MAX:
+        raise InvalidInput(_("The name is too long (at most %(n)d characters).") % {"n": NAME_MAX}, field=field)
+    if any(ch.isdigit() for ch in name) or any(not ch.isprintable() for ch in name):
+        raise InvalidInput(_("A name cannot contain digits or control characters."), field=field)
+    return name
+
+
+def text_validate(value: object, *, field: str, max_length: int = NOTE_MAX, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_("Enter text."), field=field)
+    text = value.strip().replace("\x00", "")
+    if required and not text:
+        raise InvalidInput(_("This field is required."), field=field)
+    if len(text) > max_length:
+        raise InvalidInput(_("The text is too long (at most %(n)d characters).") % {"n": max_length}, field=field)
+    return text
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Age in full years (만 나이) on `day`."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
