@@ -43,3 +43,4 @@ urlpatterns = [
     path("stats/", include(("stats.urls", "stats"))),
     path("", include("centers.urls")),
 ]
+handler404 = "centers.views.not_found"

@@ -140,3 +140,11 @@ def test_password_change_form_refuses_control_characters_and_oversized_input(raw
     form = response.context["form"]
     assert "old_password" in form.errors
     assert "new_password" in form.errors
+
+
+def test_an_unknown_api_url_answers_json_404(counselor):
+    api = APIClient()
+    api.force_authenticate(counselor)
+    response = api.get("/api/v1/centers/./")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
