@@ -1,40 +1,15 @@
-"""Request guards that hold for every app: NUL bytes refused, second factor enforced."""
+"""Second factor enforcement and the django-axes lockout answer. (NUL bytes: config.middleware.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from urllib.parse import quote
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from centers.services import staff_may_use_otp
-
-
-class RejectNulBytesMiddleware:
-    """A NUL byte is never valid input, and PostgreSQL refuses it in text: answer 400, not 500.
-
-    Forms and serializers already reject NUL in bodies; this covers the URL path and query string,
-    which reach filters and lookups without a form.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "\x00" in request.path or any(
-            "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()
-        ):
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"detail": "The request contains a NUL character, which is never valid.", "code": "invalid"},
-                    status=400,
-                )
-            return HttpResponseBadRequest(_("The request contains a NUL character, which is never valid."))
-        return self.get_response(request)
-
 
 # Paths a password-authenticated but not yet verified user may still reach.
 _OTP_EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/otp/verify/", "/accounts/logout/")
