@@ -1,5 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
+from referral.api import ReferralViewSet
+
 
 def register(router: DefaultRouter) -> None:
     """Register this app's viewsets on the v1 router."""
+    router.register("referrals", ReferralViewSet, basename="referral")

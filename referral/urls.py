@@ -1,3 +1,13 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from referral import views
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("sent/", views.outgoing, name="outgoing"),
+    path("new/", views.create, name="create"),
+    path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/<slug:action>/", views.act, name="act"),
+]

@@ -1,0 +1,308 @@
+#!/usr/bin/env python
+"""Run every benchmark in bench/ against a dedicated database and report medians, p95 and ratios.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/yeongye python bench/run.py [--size small|default|full]
+
+The data lives in `yeongye_bench` on the server of DATABASE_URL (BENCH_DATABASE_URL overrides the
+whole URL). It is created and migrated when missing, filled by `generate_synthetic`, and reused
+while the marker table `bench_dataset` says the requested size is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIZES = {
+    "small": {"clients": 4_000, "referrals": 20_000, "months": 12, "repeat": 30},
+    "default": {"clients": 200_000, "referrals": 1_000_000, "months": 24, "repeat": 100},
+    # The issue's scale: pages at 1M referrals / 200k clients, statistics at 10M.
+    "full": {"clients": 200_000, "referrals": 1_000_000, "months": 24, "repeat": 200, "stats_referrals": 10_000_000},
+}
+SEED = 20260301
+MARK_START, MARK_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
+
+
+def with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}", file=sys.stderr)
+
+
+def machine(database_url: str, redis_url: str) -> dict[str, str]:
+    import django
+    import psycopg
+    import redis
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(
+            next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1]
+        )
+        ram = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        ram = "unknown"
+    with psycopg.connect(database_url) as conn:
+        pg, shared = conn.execute(
+            "SELECT current_setting('server_version'), current_setting('shared_buffers')"
+        ).fetchone() or ("?", "?")
+    try:
+        rv = redis.Redis.from_url(redis_url).info("server")["redis_version"]
+    except redis.RedisError:
+        rv = "unreachable"
+    load = os.getloadavg()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "postgresql": f"{pg} (shared_buffers {shared})",
+        "redis": rv,
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "load_average_at_start": f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+    }
+
+
+def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: int) -> dict | None:
+    """Generate the dataset unless the marker says it is there; return generation figures when generated."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from centers.services import directory_load
+    from centers.synthetic import Spec, generate_synthetic, stderr_progress
+
+    call_command("migrate", database=alias, verbosity=0)
+    conn = connections[alias]
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS bench_dataset (name text PRIMARY KEY, clients bigint, referrals bigint, "
+            "months int, seed bigint, generated_at timestamptz, seconds double precision)"
+        )
+        cur.execute("SELECT clients, referrals, months, seed FROM bench_dataset WHERE name = %s", [name])
+        found = cur.fetchone()
+    if found == (clients, referrals, months, SEED):
+        print(f"dataset {name}: reusing {referrals:,} referrals / {clients:,} clients", file=sys.stderr)
+        return None
+    if alias == "default":
+        directory_load()
+    else:
+        raise SystemExit("the stats dataset database must hold the directory: load it with manage.py first")
+    with conn.cursor() as cur:
+        cur.execute(
+            "TRUNCATE cases_client, cases_consent, cases_case, cases_need, referral_referral, referral_referralevent "
+            "RESTART IDENTITY CASCADE"
+        )
+        cur.execute("DELETE FROM bench_dataset WHERE name = %s", [name])
+    print(f"dataset {name}: generating {referrals:,} referrals / {clients:,} clients", file=sys.stderr)
+    result = generate_synthetic(
+        Spec(clients=clients, referrals=referrals, months=months, seed=SEED),
+        using=alias,
+        progress=stderr_progress,
+        analyze=False,
+    )
+    t0 = time.perf_counter()
+    with conn.cursor() as cur:  # Django's connection is in autocommit mode outside atomic blocks
+        for table in (
+            "cases_client",
+            "cases_consent",
+            "cases_case",
+            "cases_need",
+            "referral_referral",
+            "referral_referralevent",
+        ):
+            # VACUUM sets the visibility map so counts can be index-only scans, as on a settled database.
+            cur.execute(f"VACUUM (ANALYZE) {table}")
+    print(f"dataset {name}: VACUUM ANALYZE {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO bench_dataset VALUES (%s, %s, %s, %s, %s, now(), %s)",
+            [name, clients, referrals, months, SEED, result.seconds],
+        )
+    return {**result.counts, "seconds": result.seconds, "encrypt_seconds": result.encrypt_seconds}
+
+
+def pick_sample():
+    from django.db import connection
+
+    from bench.common import Sample
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT r.to_center_id, c.code FROM referral_referral r JOIN centers_center c ON c.id = r.to_center_id "
+            "GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+        )
+        center_id, code = cur.fetchone()
+        cur.execute(
+            "SELECT id FROM referral_referral WHERE to_center_id = %s ORDER BY hashint8(id) LIMIT 200", [center_id]
+        )
+        refs = [r[0] for r in cur.fetchall()]
+        cur.execute(
+            "SELECT name, phone FROM cases_client WHERE center_id = %s ORDER BY hashint8(id) LIMIT 200", [center_id]
+        )
+        people = cur.fetchall()
+    base = f"syn_{code.lower()}"
+    return Sample(
+        center_id=center_id,
+        center_code=code,
+        manager_username=f"{base}_m",
+        counselor_username=f"{base}_c1",
+        referral_ids=refs,
+        client_names=[p[0] for p in people],
+        name_prefixes=[p[0][:2] for p in people],
+        phones=[p[1] for p in people],
+    )
+
+
+def fmt(v: float | None, digits: int = 1) -> str:
+    return "" if v is None else f"{v:,.{digits}f}"
+
+
+def table(rows: list[dict], info: dict[str, str], size: str, dataset: dict) -> str:
+    lines = [
+        f"Size `{size}`: {dataset['referrals']:,} referrals, {dataset['clients']:,} clients, {dataset['months']} months"
+        + (f"; statistics at {dataset['stats_referrals']:,} referrals" if dataset.get("stats_referrals") else "")
+        + f". Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()) + ".",
+        "",
+        "| benchmark | n | median ms | p95 ms | baseline | baseline median ms | baseline p95 ms | ratio (p95) | target | met? |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+        lines.append(
+            f"| {r['name']} | {r['n']} | {fmt(r['median_ms'])} | {fmt(r['p95_ms'])} | {r['baseline']} | "
+            f"{fmt(r['baseline_median_ms'])} | {fmt(r['baseline_p95_ms'])} | {fmt(r['ratio'], 2)} | {r['target']} | {met} |"
+        )
+    notes = [f"- {r['name']}: {r['note']}" for r in rows if r["note"]]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=sorted(SIZES), default="default")
+    parser.add_argument("--only", help="comma-separated benchmark modules (e.g. sql,generation)")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args()
+    size = SIZES[args.size]
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yeongye")
+    url = os.environ.get("BENCH_DATABASE_URL") or with_db(server, "yeongye_bench")
+    redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    # Production-like settings (DEBUG off) with throwaway keys unless the environment gives some.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
+    os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LTMyLWJ5dGVzLWxvbmc=")
+    os.environ.setdefault("PII_HASH_KEY", "bench-only-blind-index-key")
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("DJANGO_STATIC_MANIFEST", "0")
+    os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_CELERY_BROKER_URL", "")
+
+    import django
+    from django.conf import settings
+
+    stats_url = None
+    if size.get("stats_referrals"):
+        stats_url = with_db(url, urlsplit(url).path.lstrip("/") + "_stats")
+        ensure_database(stats_url)
+    django.setup()
+    if stats_url:
+        import dj_database_url
+
+        settings.DATABASES["stats"] = dj_database_url.parse(stats_url)
+        from django.db import connections
+
+        connections.settings = connections.configure_settings(settings.DATABASES)
+
+    from bench.common import Context
+
+    t_all = time.perf_counter()
+    dataset = {"clients": size["clients"], "referrals": size["referrals"], "months": size["months"]}
+    generated = ensure_dataset("default", "pages", size["clients"], size["referrals"], size["months"])
+    if stats_url:
+        from django.core.management import call_command
+
+        call_command("migrate", database="stats", verbosity=0)
+        dataset["stats_referrals"] = size["stats_referrals"]
+        ensure_dataset("stats", "stats", size["stats_referrals"] // 5, size["stats_referrals"], 24)
+    info = machine(url, redis_url)
+    ctx = Context(
+        size=args.size,
+        database_url=url,
+        redis_url=redis_url,
+        dataset=dataset,
+        sample=pick_sample(),
+        repeat=size["repeat"],
+        stats_alias="stats" if stats_url else "default",
+        generated_now=generated,
+    )
+    bench_dir = Path(__file__).resolve().parent
+    modules = sorted(m.name for m in pkgutil.iter_modules([str(bench_dir)]) if m.name.startswith("bench_"))
+    if args.only:
+        wanted = {f"bench_{x.strip()}" for x in args.only.split(",")}
+        modules = [m for m in modules if m in wanted]
+    rows: list[dict] = []
+    for name in modules:
+        t0 = time.perf_counter()
+        print(f"running {name}", file=sys.stderr)
+        mod = importlib.import_module(f"bench.{name}")
+        rows.extend(r.as_dict() for r in mod.run(ctx))
+        print(f"  {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    text = table(rows, info, args.size, dataset)
+    print(text)
+    results = bench_dir / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.json").write_text(
+        json.dumps(
+            {
+                "size": args.size,
+                "dataset": dataset,
+                "machine": info,
+                "rows": rows,
+                "seconds": time.perf_counter() - t_all,
+            },
+            indent=2,
+            default=str,
+            ensure_ascii=False,
+        )
+    )
+    docs = ROOT / "docs" / "benchmarks.md"
+    if not args.no_docs and docs.exists():
+        body = docs.read_text()
+        if MARK_START in body and MARK_END in body:
+            head, rest = body.split(MARK_START, 1)
+            _, tail = rest.split(MARK_END, 1)
+            docs.write_text(f"{head}{MARK_START}\n{text}\n{MARK_END}{tail}")
+    print(f"total {time.perf_counter() - t_all:.0f}s; results in bench/results/latest.json", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""Signal receivers: thin, each calls one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from referral.services import referrals_cancel_for_withdrawn_consent
+
+
+def cancel_referrals_on_consent_withdrawn(sender: Any, *, consent: Any, by: Any = None, **kwargs: Any) -> None:
+    referrals_cancel_for_withdrawn_consent(consent_id=consent.pk, by=by)

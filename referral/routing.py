@@ -1,0 +1,202 @@
+"""Choosing a desk for a referral: candidates from the directory, a pure and explainable ranking.
+
+Ranking, in order of weight (DESIGN.md "Routing"):
+1. a desk hosted at the sending center (the outreach desk down the hall) — a flat bonus no distance beats;
+2. distance from the sending center (haversine, km);
+3. hours until the desk next opens on its schedule (weighted more for urgent referrals);
+4. load: open referrals against capacity; a full desk is ranked after every desk with room.
+Ties break on the desk code, so the same inputs always give the same choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+
+from centers.models import Desk
+from referral.models import OPEN_STATUSES, EventKind, Priority, Referral, ReferralEvent
+from referral.sla import SEOUL, is_business_day
+
+# Cost units are "km equivalents": a desk elsewhere pays this much for not being in the building.
+NOT_COLOCATED_COST = 100.0
+# Cost per hour of waiting for the desk to open.
+OPENING_WEIGHT = {Priority.NORMAL: 0.2, Priority.URGENT: 1.0}
+# Cost of a desk at 100% of capacity (scaled linearly with its load).
+LOAD_WEIGHT = 10.0
+TOP_N = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    desk_id: int
+    desk_code: str
+    desk_name: str
+    center_id: int
+    center_code: str
+    center_name: str
+    latitude: float
+    longitude: float
+    open_days: tuple[int, ...]
+    opens_at: dt.time
+    closes_at: dt.time
+    open_referrals: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Scored:
+    desk_id: int
+    desk_code: str
+    desk_name: str
+    center_code: str
+    center_name: str
+    colocated: bool
+    distance_km: float
+    hours_to_open: float
+    open_referrals: int
+    capacity: int
+    full: bool
+    score: float
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def hours_until_open(*, open_days: Iterable[int], opens_at: dt.time, closes_at: dt.time, now: dt.datetime) -> float:
+    """0 while the desk is open, else hours until its next opening (public holidays are closed); 999 if never."""
+    local = now.astimezone(SEOUL)
+    days = set(open_days)
+    for offset in range(0, 15):
+        day = local.date() + dt.timedelta(days=offset)
+        if day.weekday() not in days or not is_business_day(day):
+            continue
+        start = dt.datetime.combine(day, opens_at, tzinfo=SEOUL)
+        end = dt.datetime.combine(day, closes_at, tzinfo=SEOUL)
+        if local >= end:
+            continue
+        return round(max(0.0, (start - local).total_seconds() / 3600), 2)
+    return 999.0
+
+
+def rank(
+    candidates: Sequence[Candidate],
+    *,
+    from_center_id: int,
+    from_lat: float,
+    from_lon: float,
+    priority: str,
+    now: dt.datetime,
+) -> list[Scored]:
+    """Best first. Pure: no database, no clock of its own."""
+    weight = OPENING_WEIGHT.get(Priority(priority), OPENING_WEIGHT[Priority.NORMAL])
+    scored = []
+    for c in candidates:
+        colocated = c.center_id == from_center_id
+        distance = 0.0 if colocated else haversine_km(from_lat, from_lon, c.latitude, c.longitude)
+        hours = hours_until_open(open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now)
+        load = c.open_referrals / c.capacity if c.capacity else 1.0
+        cost = (0.0 if colocated else NOT_COLOCATED_COST) + distance + weight * hours + LOAD_WEIGHT * min(load, 1.0)
+        scored.append(
+            Scored(
+                desk_id=c.desk_id,
+                desk_code=c.desk_code,
+                desk_name=c.desk_name,
+                center_code=c.center_code,
+                center_name=c.center_name,
+                colocated=colocated,
+                distance_km=round(distance, 2),
+                hours_to_open=hours,
+                open_referrals=c.open_referrals,
+                capacity=c.capacity,
+                full=c.open_referrals >= c.capacity,
+                score=round(cost, 2),
+            )
+        )
+    scored.sort(key=lambda s: (s.full, s.score, s.desk_code))
+    return scored
+
+
+def reason_code(ranked: Sequence[Scored]) -> str:
+    chosen = ranked[0]
+    if len(ranked) == 1:
+        return "only_candidate"
+    if chosen.colocated:
+        return "colocated"
+    if any(s.full for s in ranked[1:]) and not chosen.full and all(s.full for s in ranked if s.colocated):
+        return "others_full"
+    return "best_score"
+
+
+def explanation(ranked: Sequence[Scored], *, excluded: Sequence[int]) -> dict[str, Any]:
+    """What the route event stores as `data` and the referral page shows as "why this desk"."""
+    return {
+        "chosen": ranked[0].desk_id if ranked else None,
+        "reason": reason_code(ranked) if ranked else "no_candidate",
+        "candidates": [s.as_data() for s in ranked[:TOP_N]],
+        "candidate_count": len(ranked),
+        # Desks passed over for being at capacity (ranked after every desk with room).
+        "full_desks": [s.desk_code for s in ranked if s.full],
+        "excluded_desks": list(excluded),
+    }
+
+
+# --- Reading the candidates (the only part here that touches the database). ---
+
+
+def excluded_desk_ids(referral_id: int) -> list[int]:
+    """Desks that declined or let the accept deadline pass on this referral: never routed back to."""
+    return sorted(
+        set(
+            ReferralEvent.objects.filter(
+                referral_id=referral_id, kind__in=[EventKind.DECLINE, EventKind.TIMEOUT], desk__isnull=False
+            ).values_list("desk_id", flat=True)
+        )
+    )
+
+
+def candidates_for(
+    referral: Referral, *, organization_kinds: Iterable[str], excluded: Iterable[int]
+) -> list[Candidate]:
+    desks = (
+        Desk.objects.filter(
+            active=True,
+            center__active=True,
+            services=referral.service_id,
+            operator_kind__in=list(organization_kinds),
+        )
+        .exclude(pk__in=list(excluded))
+        .select_related("center")
+        .annotate(open_count=Count("referrals_received", filter=Q(referrals_received__status__in=OPEN_STATUSES)))
+        .order_by("code")
+    )
+    return [
+        Candidate(
+            desk_id=d.pk,
+            desk_code=d.code,
+            desk_name=d.name,
+            center_id=d.center_id,
+            center_code=d.center.code,
+            center_name=d.center.name,
+            latitude=float(d.center.latitude),
+            longitude=float(d.center.longitude),
+            open_days=tuple(d.open_days or ()),
+            opens_at=d.opens_at,
+            closes_at=d.closes_at,
+            open_referrals=d.open_count,  # type: ignore[attr-defined]
+            capacity=d.capacity,
+        )
+        for d in desks
+    ]

@@ -1,0 +1,676 @@
+"""Every change to a referral goes through `_transition`, which locks the row, checks the lifecycle
+table of DESIGN.md and writes exactly one ReferralEvent.
+
+Locking rule: the referral row is selected FOR UPDATE before its status is read, so two people acting
+at once are serialized; the second sees the new status and gets InvalidTransition (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseStatus, Consent, ConsentPurpose
+from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
+from centers.selectors import Actor, actor_for
+from referral import routing, sla
+from referral.models import (
+    OPEN_STATUSES,
+    CancelReason,
+    DeclineReason,
+    EventKind,
+    FailReason,
+    Priority,
+    Referral,
+    ReferralEvent,
+    RejectReason,
+    Status,
+)
+from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
+from referral.queueing import enqueue_on_commit
+
+User = get_user_model()
+# An authenticated staff user (request.user behind login_required / IsAuthenticated, or a task's User).
+StaffUser = Any
+
+S = Status
+RECEIVING, SENDING, SYSTEM = "receiving", "sending", "system"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the lifecycle table: where an action may start, who may take it."""
+
+    from_statuses: frozenset[str]
+    side: str
+    # None: any; True: only while at a desk; False: only while unrouted.
+    routed: bool | None = None
+    managers_only: bool = False
+
+
+LIFECYCLE: dict[str, Rule] = {
+    "route": Rule(frozenset({S.REQUESTED}), SYSTEM, routed=False),
+    "accept": Rule(frozenset({S.REQUESTED}), RECEIVING, routed=True),
+    "decline": Rule(frozenset({S.REQUESTED}), RECEIVING, routed=True),
+    "timeout": Rule(frozenset({S.REQUESTED}), SYSTEM, routed=True),
+    "assign": Rule(frozenset({S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), RECEIVING, routed=True),
+    "start": Rule(frozenset({S.ACCEPTED}), RECEIVING),
+    "hold": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS}), RECEIVING),
+    "resume": Rule(frozenset({S.ON_HOLD}), RECEIVING),
+    "complete": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS}), RECEIVING),
+    "fail": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), RECEIVING),
+    "cancel": Rule(frozenset(OPEN_STATUSES), SENDING),
+    "escalate": Rule(frozenset(OPEN_STATUSES), SYSTEM, routed=True),
+}
+
+
+@dataclass
+class Change:
+    """What an action does to the locked row: the new status, fields to save, the event to write."""
+
+    kind: str
+    to_status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    desk_id: int | None = None
+
+
+def _check_side(referral: Referral, actor: Actor, rule: Rule, action: str) -> None:
+    if rule.side == SYSTEM:
+        raise PermissionDenied(_("Only the system can do this."))
+    if actor.is_ministry:
+        raise PermissionDenied(_("Ministry accounts cannot act on referrals."))
+    if not actor.is_center_staff:
+        raise NotFound(_("No such referral."))
+    if actor.center_id not in (referral.from_center_id, referral.to_center_id):
+        raise NotFound(_("No such referral."))
+    side_center = referral.to_center_id if rule.side == RECEIVING else referral.from_center_id
+    if actor.center_id != side_center:
+        raise PermissionDenied(
+            _("Only the receiving desk can do this.") if rule.side == RECEIVING else _("Only the sender can do this.")
+        )
+    if rule.managers_only and not actor.is_manager:
+        raise PermissionDenied(_("Only a center manager can do this."))
+
+
+def _transition(
+    *,
+    referral_id: int,
+    action: str,
+    by: StaffUser | None,
+    change: Callable[[Referral, dt.datetime], Change | None],
+    check_side: bool = True,
+) -> Referral | None:
+    """Lock, check the lifecycle table, apply, write one event. `change` may return None to do nothing."""
+    rule = LIFECYCLE[action]
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update(of=("self",)).filter(pk=referral_id).first()
+        if referral is None:
+            raise NotFound(_("No such referral."))
+        if by is not None and check_side:
+            _check_side(referral, actor_for(by), rule, action)
+        allowed = referral.status in rule.from_statuses and (
+            rule.routed is None or rule.routed == (referral.to_desk_id is not None)
+        )
+        if not allowed:
+            if rule.side == SYSTEM or not check_side:
+                return None  # another run got there first
+            raise InvalidTransition(
+                _("This referral is %(status)s; “%(action)s” is not possible now.")
+                % {
+                    "status": status_label(referral.status, referral.to_desk_id is not None),
+                    "action": action_label(action),
+                }
+            )
+        now = timezone.now()
+        result = change(referral, now)
+        if result is None:
+            return None
+        from_status = referral.status
+        for name, value in result.fields.items():
+            setattr(referral, name, value)
+        referral.status = result.to_status
+        referral.save(update_fields=sorted({*result.fields, "status", "updated_at"}))
+        ReferralEvent.objects.create(
+            referral=referral,
+            at=now,
+            by=by,
+            kind=result.kind,
+            from_status=from_status,
+            to_status=result.to_status,
+            desk_id=result.desk_id if result.desk_id is not None else referral.to_desk_id,
+            reason=result.reason,
+            note=result.note,
+            data=result.data,
+        )
+        return referral
+
+
+# --- Labels (DESIGN.md's table), used by pages, API and exports alike. ---
+
+
+def status_label(status: str, routed: bool = True) -> str:
+    labels = {
+        S.ACCEPTED: _("Accepted"),
+        S.IN_PROGRESS: _("In progress"),
+        S.ON_HOLD: _("On hold"),
+        S.COMPLETED: _("Completed"),
+        S.FAILED: _("Failed"),
+        S.REJECTED: _("Rejected"),
+        S.CANCELLED: _("Cancelled"),
+    }
+    if status == S.REQUESTED:
+        return _("Awaiting acceptance") if routed else _("Assigning a desk")
+    return str(labels.get(Status(status), status)) if status in Status.values else status
+
+
+def action_label(action: str) -> str:
+    labels = {
+        "accept": _("Accept"),
+        "decline": _("Decline"),
+        "start": _("Start counseling"),
+        "hold": _("Hold"),
+        "resume": _("Resume"),
+        "complete": _("Mark completed"),
+        "fail": _("Mark failed"),
+        "cancel": _("Cancel referral"),
+        "assign": _("Assign"),
+    }
+    return str(labels.get(action, action))
+
+
+def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
+    """Actions the actor may take on this referral right now (what the page offers as buttons)."""
+    if not actor.is_center_staff:
+        return []
+    routed = referral.to_desk_id is not None
+    out = []
+    for action, rule in LIFECYCLE.items():
+        if rule.side == SYSTEM or referral.status not in rule.from_statuses:
+            continue
+        if rule.routed is not None and rule.routed != routed:
+            continue
+        side_center = referral.to_center_id if rule.side == RECEIVING else referral.from_center_id
+        if actor.center_id != side_center:
+            continue
+        out.append(action)
+    return out
+
+
+# --- Create ---
+
+
+def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
+    return list(
+        Consent.objects.filter(client_id=client_id, purpose=ConsentPurpose.REFERRAL, withdrawn_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-given_at", "-pk")
+    )
+
+
+def referral_create(
+    *,
+    by: StaffUser,
+    case_id: int | str,
+    service_code: str,
+    priority: str = Priority.NORMAL,
+    note: str = "",
+) -> Referral:
+    actor = actor_for(by)
+    if actor.is_ministry:
+        raise PermissionDenied(_("Ministry accounts cannot send referrals."))
+    if not actor.is_center_staff:
+        raise PermissionDenied(_("Only center staff can send referrals."))
+    try:
+        case_pk = int(case_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Choose a case."), field="case") from None
+    case = Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id or 0).first()
+    if case is None:
+        raise InvalidInput(_("No such case at your center."), field="case")
+    if case.status != CaseStatus.OPEN:
+        raise InvalidInput(_("The case is closed; reopen it or open a new case to refer."), field="case")
+    service = Service.objects.filter(code=service_code or "").first()
+    if service is None:
+        raise InvalidInput(_("Unknown service."), field="service")
+    if priority not in Priority.values:
+        raise InvalidInput(_("Priority must be normal or urgent."), field="priority")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise InvalidInput(_("The note is too long (2000 characters at most)."), field="note")
+
+    now = timezone.now()
+    kinds = set(
+        Desk.objects.filter(active=True, center__active=True, services=service).values_list("operator_kind", flat=True)
+    )
+    consent = next((c for c in _valid_consents(case.client_id, now) if kinds & set(c.organization_kinds or [])), None)
+    if consent is None:
+        raise ConsentRequired(
+            _(
+                "The client has no valid consent to provide their data to an organization that delivers this service. "
+                "Record the client's consent first."
+            )
+        )
+    with transaction.atomic():
+        referral = Referral.objects.create(
+            case=case,
+            client_id=case.client_id,
+            service=service,
+            consent=consent,
+            priority=priority,
+            status=S.REQUESTED,
+            from_center_id=case.center_id,
+            created_by=by,
+            note=note,
+            created_at=now,
+        )
+        ReferralEvent.objects.create(
+            referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
+        )
+        _enqueue_route(referral.pk)
+    return referral
+
+
+def _enqueue_route(referral_id: int) -> None:
+    from referral.tasks import route_referral
+
+    enqueue_on_commit(route_referral, referral_id)
+
+
+# --- Routing (the system) ---
+
+
+def referral_route(*, referral_id: int) -> Referral | None:
+    """Pick a desk for an unrouted referral. Idempotent: a routed or closed referral is left alone."""
+
+    def change(r: Referral, now: dt.datetime) -> Change | None:
+        excluded = routing.excluded_desk_ids(r.pk)
+        kinds = r.consent.organization_kinds if r.consent_id and r.consent else []
+        if r.consent and (r.consent.withdrawn_at or (r.consent.expires_at and r.consent.expires_at <= now)):
+            kinds = []
+        candidates = routing.candidates_for(r, organization_kinds=kinds, excluded=excluded)
+        from_center = r.from_center
+        ranked = routing.rank(
+            candidates,
+            from_center_id=from_center.pk,
+            from_lat=float(from_center.latitude),
+            from_lon=float(from_center.longitude),
+            priority=r.priority,
+            now=now,
+        )
+        data = routing.explanation(ranked, excluded=excluded)
+        if not ranked:
+            return Change(
+                kind=EventKind.ROUTE_FAILED,
+                to_status=S.REJECTED,
+                fields={"reason": RejectReason.NO_CANDIDATE, "closed_at": now, "route_attempts": r.route_attempts + 1},
+                reason=RejectReason.NO_CANDIDATE,
+                data=data,
+            )
+        chosen = ranked[0]
+        days = sla.days_for(service_id=r.service_id, priority=r.priority)
+        desk_center = Desk.objects.values_list("center_id", flat=True).get(pk=chosen.desk_id)
+        # Claimed by a conditional update as well as the row lock: a second run finds to_desk set.
+        claimed = Referral.objects.filter(pk=r.pk, status=S.REQUESTED, to_desk__isnull=True).update(
+            to_desk_id=chosen.desk_id, to_center_id=desk_center
+        )
+        if claimed != 1:
+            return None
+        return Change(
+            kind=EventKind.ROUTE,
+            to_status=S.REQUESTED,
+            fields={
+                "to_desk_id": chosen.desk_id,
+                "to_center_id": desk_center,
+                "routed_at": now,
+                "accept_due_at": sla.add_business_days(now, days.accept),
+                "colocated": chosen.colocated,
+                "route_attempts": r.route_attempts + 1,
+                "escalated_step": "",
+            },
+            reason=data["reason"],
+            data=data,
+            desk_id=chosen.desk_id,
+        )
+
+    referral = _transition(referral_id=referral_id, action="route", by=None, change=change)
+    if referral is None:
+        return None
+    if referral.status == S.REJECTED:
+        notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.REJECTED)
+    elif referral.to_desk_id and referral.to_center_id:
+        notify(
+            users=desk_staff_ids(desk_id=referral.to_desk_id, center_id=referral.to_center_id),
+            referral=referral,
+            kind=NotificationKind.ARRIVED,
+        )
+    return referral
+
+
+def _leave_desk(reason: str, note: str, kind: str) -> Callable[[Referral, dt.datetime], Change]:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        return Change(
+            kind=kind,
+            to_status=S.REQUESTED,
+            fields={
+                "to_desk": None,
+                "to_center": None,
+                "assigned_to": None,
+                "routed_at": None,
+                "accept_due_at": None,
+                "escalated_step": "",
+            },
+            reason=reason,
+            note=note,
+            desk_id=r.to_desk_id,
+        )
+
+    return change
+
+
+# --- Receiving side ---
+
+
+def _assignee(referral: Referral, assigned_to: int | str | None) -> Any:
+    if assigned_to in (None, ""):
+        return None
+    try:
+        pk = int(assigned_to)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to") from None
+    user = User.objects.filter(
+        pk=pk, is_active=True, staff__center_id=referral.to_center_id or 0, staff__role__in=list(CENTER_ROLES)
+    ).first()
+    if user is None:
+        raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to")
+    return user
+
+
+def referral_accept(*, referral_id: int, by: StaffUser, assigned_to: int | str | None = None) -> Referral:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        assignee = _assignee(r, assigned_to) or r.assigned_to or by
+        days = sla.days_for(service_id=r.service_id, priority=r.priority)
+        return Change(
+            kind=EventKind.ACCEPT,
+            to_status=S.ACCEPTED,
+            fields={
+                "accepted_at": now,
+                "assigned_to": assignee,
+                "contact_due_at": sla.add_business_days(now, days.contact),
+                "close_due_at": sla.add_business_days(now, days.close),
+                "escalated_step": "",
+            },
+            data={"assigned_to": assignee.pk},
+        )
+
+    referral = _transition(referral_id=referral_id, action="accept", by=by, change=change)
+    assert referral is not None  # noqa: S101 - receiving-side transitions raise instead of returning None
+    notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.ACCEPTED)
+    return referral
+
+
+def referral_decline(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+    """Decline at this desk: the referral goes back to routing, which never returns it to this desk."""
+    if reason not in DeclineReason.values:
+        raise InvalidInput(_("Choose a reason for declining."), field="reason")
+    referral = _transition(
+        referral_id=referral_id, action="decline", by=by, change=_leave_desk(reason, note, EventKind.DECLINE)
+    )
+    assert referral is not None  # noqa: S101
+    notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.DECLINED)
+    _enqueue_route(referral.pk)
+    return referral
+
+
+def referral_timeout(*, referral_id: int) -> Referral | None:
+    """The accept deadline passed at this desk: re-route as on decline and alert the desk's managers."""
+    desk = Referral.objects.filter(pk=referral_id).values("to_desk_id", "to_center_id", "accept_due_at").first()
+    if desk is None:
+        return None
+
+    def change(r: Referral, now: dt.datetime) -> Change | None:
+        if r.accept_due_at is None or r.accept_due_at > now:
+            return None
+        return _leave_desk("accept_overdue", "", EventKind.TIMEOUT)(r, now)
+
+    referral = _transition(referral_id=referral_id, action="timeout", by=None, change=change)
+    if referral is None:
+        return None
+    if desk["to_center_id"]:
+        notify(
+            users=manager_ids(center_id=desk["to_center_id"]),
+            referral=referral,
+            kind=NotificationKind.ESCALATED,
+            extra=str(_("not accepted in time, sent to the next desk")),
+        )
+    _enqueue_route(referral.pk)
+    return referral
+
+
+def referral_escalate(*, referral_id: int, step: str) -> Referral | None:
+    """Alert the receiving center's managers once about an overdue step (contact or close)."""
+
+    def change(r: Referral, now: dt.datetime) -> Change | None:
+        due = {"contact": r.contact_due_at, "close": r.close_due_at}.get(step)
+        if due is None or due > now or r.escalated_step == step:
+            return None
+        if step == "contact" and r.status != S.ACCEPTED:
+            return None
+        if r.escalated_step == "close":
+            return None
+        return Change(kind=EventKind.ESCALATE, to_status=r.status, fields={"escalated_step": step}, reason=step)
+
+    referral = _transition(referral_id=referral_id, action="escalate", by=None, change=change)
+    if referral is None or referral.to_center_id is None:
+        return referral
+    step_text = {"contact": _("first contact overdue"), "close": _("closing overdue")}[step]
+    notify(
+        users=manager_ids(center_id=referral.to_center_id),
+        referral=referral,
+        kind=NotificationKind.ESCALATED,
+        extra=str(step_text),
+    )
+    return referral
+
+
+def referral_assign(*, referral_id: int, by: StaffUser, assigned_to: int | str | None) -> Referral:
+    actor = actor_for(by)
+
+    def change(r: Referral, now: dt.datetime) -> Change:
+        assignee = _assignee(r, assigned_to)
+        if assignee is None:
+            raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to")
+        if not actor.is_manager and assignee.pk != by.pk:
+            raise PermissionDenied(_("Only a center manager can assign a referral to someone else."))
+        if r.assigned_to_id == assignee.pk:
+            raise InvalidTransition(_("The referral is already assigned to this person."))
+        return Change(
+            kind=EventKind.ASSIGN,
+            to_status=r.status,
+            fields={"assigned_to": assignee},
+            data={"assigned_to": assignee.pk, "previous": r.assigned_to_id},
+        )
+
+    referral = _transition(referral_id=referral_id, action="assign", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    return referral
+
+
+def referral_assign_bulk(*, referral_ids: Iterable[int], by: StaffUser, assigned_to: int | str | None) -> int:
+    """Assign several referrals at once; each is its own transition. Returns how many changed."""
+    done = 0
+    for pk in sorted(set(referral_ids)):
+        try:
+            referral_assign(referral_id=pk, by=by, assigned_to=assigned_to)
+        except (InvalidTransition, NotFound):
+            continue
+        done += 1
+    return done
+
+
+def referral_start(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        return Change(kind=EventKind.START, to_status=S.IN_PROGRESS, fields={"started_at": now}, note=note)
+
+    referral = _transition(referral_id=referral_id, action="start", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    return referral
+
+
+def referral_hold(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        return Change(kind=EventKind.HOLD, to_status=S.ON_HOLD, fields={"status_before_hold": r.status}, note=note)
+
+    referral = _transition(referral_id=referral_id, action="hold", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    return referral
+
+
+def referral_resume(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        back = r.status_before_hold if r.status_before_hold in (S.ACCEPTED, S.IN_PROGRESS) else S.IN_PROGRESS
+        return Change(kind=EventKind.RESUME, to_status=back, fields={"status_before_hold": ""}, note=note)
+
+    referral = _transition(referral_id=referral_id, action="resume", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    return referral
+
+
+def _clean_detail(detail: Any) -> dict[str, Any]:
+    if detail in (None, ""):
+        return {}
+    if not isinstance(detail, dict):
+        raise InvalidInput(_("Details must be a set of named values."), field="detail")
+    out: dict[str, Any] = {}
+    for key, value in detail.items():
+        if not isinstance(key, str) or len(key) > 40:
+            raise InvalidInput(_("Detail names must be short text."), field="detail")
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str | int | float | bool) or len(str(value)) > 200:
+            raise InvalidInput(_("Detail values must be short text or numbers."), field="detail")
+        out[key] = value
+    if len(out) > 20:
+        raise InvalidInput(_("Too many details."), field="detail")
+    return out
+
+
+def referral_complete(
+    *,
+    referral_id: int,
+    by: StaffUser,
+    outcome: str,
+    achieved: bool | None = None,
+    detail: dict[str, Any] | None = None,
+    note: str = "",
+) -> Referral:
+    clean = _clean_detail(detail)
+
+    def change(r: Referral, now: dt.datetime) -> Change:
+        code = ServiceOutcome.objects.filter(service_id=r.service_id, code=outcome or "").first()
+        if code is None:
+            raise InvalidInput(_("Choose an outcome of this service."), field="outcome")
+        done = code.achieved if achieved is None else bool(achieved)
+        return Change(
+            kind=EventKind.COMPLETE,
+            to_status=S.COMPLETED,
+            fields={"outcome": code.code, "achieved": done, "outcome_detail": clean, "closed_at": now},
+            reason=code.code,
+            note=note,
+            data={"outcome": code.code, "achieved": done, "detail": clean},
+        )
+
+    referral = _transition(referral_id=referral_id, action="complete", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.COMPLETED)
+    return referral
+
+
+def referral_fail(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+    if reason not in FailReason.values:
+        raise InvalidInput(_("Choose why the referral failed."), field="reason")
+
+    def change(r: Referral, now: dt.datetime) -> Change:
+        return Change(
+            kind=EventKind.FAIL,
+            to_status=S.FAILED,
+            fields={"reason": reason, "closed_at": now},
+            reason=reason,
+            note=note,
+        )
+
+    referral = _transition(referral_id=referral_id, action="fail", by=by, change=change)
+    assert referral is not None  # noqa: S101
+    notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.FAILED)
+    return referral
+
+
+def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], Change]:
+    def change(r: Referral, now: dt.datetime) -> Change:
+        return Change(
+            kind=EventKind.CANCEL,
+            to_status=S.CANCELLED,
+            fields={"reason": reason, "closed_at": now},
+            reason=reason,
+            note=note,
+        )
+
+    return change
+
+
+def referral_cancel(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+    if reason not in CancelReason.values or reason == CancelReason.CONSENT_WITHDRAWN:
+        raise InvalidInput(_("Choose a reason for cancelling."), field="reason")
+    referral = _transition(referral_id=referral_id, action="cancel", by=by, change=_cancel_change(reason, note))
+    assert referral is not None  # noqa: S101
+    if referral.to_desk_id and referral.to_center_id:
+        users = (
+            [referral.assigned_to_id]
+            if referral.assigned_to_id
+            else desk_staff_ids(desk_id=referral.to_desk_id, center_id=referral.to_center_id)
+        )
+        notify(users=[u for u in users if u], referral=referral, kind=NotificationKind.CANCELLED)
+    return referral
+
+
+def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: StaffUser | None = None) -> int:
+    """Cancel every open referral that relied on a withdrawn consent; returns how many were cancelled."""
+    ids = list(
+        Referral.objects.filter(consent_id=consent_id, status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = 0
+    for pk in ids:
+        # A withdrawal cancels on the sender's behalf whoever records it: no side check.
+        referral = _transition(
+            referral_id=pk,
+            action="cancel",
+            by=by,
+            change=_cancel_change(CancelReason.CONSENT_WITHDRAWN, ""),
+            check_side=False,
+        )
+        if referral is not None:
+            done += 1
+    return done
+
+
+# --- Personal data reads by the referral screens ---
+
+
+def referral_pii_read(*, by: StaffUser, referral: Referral, view: str, ip: str | None = None) -> None:
+    """Record that the user saw the client's name and contact (PIPA access log)."""
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip)

@@ -1,0 +1,84 @@
+"""Celery tasks: thin wrappers that take ids and call one service. Names match config/celery.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.db.models import Q
+from django.utils import timezone
+
+from referral import services
+from referral.models import OPEN_STATUSES, Referral, Status
+from referral.queueing import delay_safely
+
+logger = logging.getLogger(__name__)
+
+# A referral still unrouted this long after it was requested is enqueued again by the sweeper.
+UNROUTED_GRACE = dt.timedelta(minutes=1)
+SWEEP_BATCH = 500
+
+
+@shared_task(
+    name="referral.tasks.route_referral",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=20,
+    time_limit=30,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+    ignore_result=True,
+)
+def route_referral(referral_id: int) -> None:
+    """Idempotent: a referral already at a desk (or closed) is left as it is."""
+    services.referral_route(referral_id=referral_id)
+
+
+@shared_task(
+    name="referral.tasks.sweep_unrouted", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True
+)
+def sweep_unrouted() -> int:
+    """Re-enqueue referrals still waiting for a desk after a minute (a lost message, a Redis outage)."""
+    cutoff = timezone.now() - UNROUTED_GRACE
+    ids = list(
+        Referral.objects.filter(status=Status.REQUESTED, to_desk__isnull=True)
+        .filter(Q(updated_at__lt=cutoff))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    sent = sum(1 for pk in ids if delay_safely(route_referral, pk))
+    if ids:
+        logger.info("sweeper re-enqueued %s of %s unrouted referrals", sent, len(ids))
+    return len(ids)
+
+
+@shared_task(name="referral.tasks.enforce_sla", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True)
+def enforce_sla() -> dict[str, int]:
+    """Overdue accept → re-route as a timeout; overdue first contact or close → alert managers once."""
+    now = timezone.now()
+    base = Referral.objects.filter(to_desk__isnull=False)
+    late_accept = list(
+        base.filter(status=Status.REQUESTED, accept_due_at__lt=now).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    late_contact = list(
+        base.filter(status=Status.ACCEPTED, contact_due_at__lt=now)
+        .exclude(escalated_step__in=["contact", "close"])
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    late_close = list(
+        base.filter(status__in=OPEN_STATUSES, close_due_at__lt=now)
+        .exclude(escalated_step="close")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    counts = {"timeouts": 0, "contact": 0, "close": 0}
+    for pk in late_accept:
+        counts["timeouts"] += services.referral_timeout(referral_id=pk) is not None
+    for pk in late_contact:
+        counts["contact"] += services.referral_escalate(referral_id=pk, step="contact") is not None
+    for pk in late_close:
+        counts["close"] += services.referral_escalate(referral_id=pk, step="close") is not None
+    return counts

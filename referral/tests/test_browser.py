@@ -1,0 +1,58 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cases.models import Client
+from referral.models import Referral
+from referral.tests.factories import case_with_consent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_referral_walks_from_the_sending_case_to_completion_across_two_centers(login_page, counselor, mf_counselor):
+    case = case_with_consent(counselor)
+    Client.objects.filter(pk=case.client_id).update(debt_status="arrears", arrears_days=95)
+
+    # 1. On the case page the counselor refers the suggested debt adjustment, which their building lacks.
+    page = login_page(counselor)
+    page.goto(f"/cases/{case.pk}/")
+    row = page.locator("[data-testid=suggestions] tr[data-service=debt_adjustment]")
+    row.locator("input[name=note]").fill("연체 90일, 채무조정 상담 희망")
+    row.locator("button[type=submit]").click()
+    expect(page.locator(".msg.success")).to_contain_text("보냈습니다")
+    assert f"/cases/{case.pk}/" in page.url
+    page.goto("/referrals/sent/")
+    referral = Referral.objects.get()
+    page.reload()
+    row = page.locator(f"tr[data-referral='{referral.pk}']")
+    expect(row).to_contain_text("접수 대기")
+    expect(row).to_contain_text("관악서민금융통합지원센터")
+
+    # 2. The microfinance center's counselor accepts it from the queue, starts and completes it.
+    page.context.clear_cookies()
+    page = login_page(mf_counselor)
+    page.goto("/referrals/")
+    expect(page.locator("[data-testid=unread-count]")).to_have_text("1")
+    row = page.locator(f"tr[data-referral='{referral.pk}']")
+    row.locator("button[value=accept]").click()
+    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_contain_text("접수")
+    page.click(f"a[href='/referrals/{referral.pk}/']")
+    expect(page.locator("[data-testid=why-this-desk]")).to_contain_text("관악서민금융통합지원센터")
+    expect(page.locator("[data-testid=referral-note]")).to_have_text("연체 90일, 채무조정 상담 희망")
+    page.click("button[data-action=start]")
+    expect(page.locator("[data-testid=status]")).to_have_text("진행 중")
+    page.select_option("form.complete select[name=outcome]", "workout_agreed")
+    page.fill("form.complete input[name=detail_loan_amount]", "5000000")
+    page.click("button[data-action=complete]")
+    expect(page.locator("[data-testid=status]")).to_have_text("완료")
+    expect(page.locator("[data-testid=outcome]")).to_contain_text("5000000")
+    expect(page.locator("[data-testid=timeline] li")).to_have_count(5)
+
+    # 3. The sender sees it completed and was told.
+    page.context.clear_cookies()
+    page = login_page(counselor)
+    page.goto("/referrals/sent/")
+    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_contain_text("완료")
+    page.click("a.notif")
+    expect(page.locator("ul.notifications")).to_contain_text(re.compile("완료되었습니다"))

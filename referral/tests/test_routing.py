@@ -1,0 +1,110 @@
+import datetime as dt
+
+import pytest
+
+from centers.models import Desk
+from referral import routing, services
+from referral.models import EventKind
+from referral.tests.helpers import send, walk_to
+
+pytestmark = pytest.mark.django_db
+
+SEOUL = dt.timezone(dt.timedelta(hours=9))
+
+
+def test_finance_service_from_employment_welfare_center_goes_to_the_outreach_desk_in_the_building(
+    counselor, django_capture_on_commit_callbacks
+):
+    r = send(counselor, "policy_microloan", capture=django_capture_on_commit_callbacks)
+    assert r.to_desk.code == "EW-SEOUL-GWANAK-FIN-OUT"
+    assert r.colocated is True
+    route = r.events.get(kind=EventKind.ROUTE)
+    assert route.data["reason"] == "colocated"
+    assert route.data["chosen"] == r.to_desk_id
+    assert route.data["candidates"][0]["desk_code"] == "EW-SEOUL-GWANAK-FIN-OUT"
+    assert len(route.data["candidates"]) > 1  # the runners-up are kept to explain the choice
+
+
+def test_service_the_building_lacks_goes_to_the_nearest_center(counselor, django_capture_on_commit_callbacks):
+    r = send(counselor, "debt_adjustment", capture=django_capture_on_commit_callbacks)
+    assert r.to_desk.code == "MF-SEOUL-GWANAK-FIN"
+    assert r.colocated is False
+    candidates = r.events.get(kind=EventKind.ROUTE).data["candidates"]
+    distances = [c["distance_km"] for c in candidates]
+    assert distances[0] < 1 and distances[0] == min(distances)
+
+
+def test_a_full_desk_is_passed_over_while_another_has_room(counselor, django_capture_on_commit_callbacks):
+    Desk.objects.filter(code="EW-SEOUL-GWANAK-FIN-OUT").update(capacity=1)
+    first = send(counselor, "policy_microloan", capture=django_capture_on_commit_callbacks)
+    assert first.to_desk.code == "EW-SEOUL-GWANAK-FIN-OUT"
+    second = send(counselor, "policy_microloan", capture=django_capture_on_commit_callbacks)
+    assert second.to_desk.code == "MF-SEOUL-GWANAK-FIN"
+    data = second.events.get(kind=EventKind.ROUTE).data
+    assert "EW-SEOUL-GWANAK-FIN-OUT" in data["full_desks"]
+    assert data["reason"] == "others_full"
+
+
+def test_a_desk_that_declined_is_never_chosen_again(counselor, mf_counselor, django_capture_on_commit_callbacks):
+    r = walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    declined = r.to_desk_id
+    with django_capture_on_commit_callbacks(execute=True):
+        services.referral_decline(referral_id=r.pk, by=mf_counselor, reason="out_of_area")
+    r.refresh_from_db()
+    data = r.events.filter(kind=EventKind.ROUTE).last().data
+    assert declined in data["excluded_desks"]
+    assert declined not in [c["desk_id"] for c in data["candidates"]]
+    assert r.to_desk_id != declined
+
+
+def test_desks_the_consent_does_not_cover_are_not_candidates(counselor, django_capture_on_commit_callbacks):
+    from referral.tests.factories import case_with_consent
+
+    case = case_with_consent(counselor, kinds=["credit_recovery"])
+    r = send(counselor, "debt_adjustment", case=case, capture=django_capture_on_commit_callbacks)
+    assert r.to_desk.code == "CR-SEOUL-FIN"
+    data = r.events.get(kind=EventKind.ROUTE).data
+    assert data["reason"] == "only_candidate"
+
+
+def _cand(code, lat, lon, days=(0, 1, 2, 3, 4), load=0, capacity=10, center=99):
+    return routing.Candidate(
+        desk_id=hash(code) % 1000,
+        desk_code=code,
+        desk_name=code,
+        center_id=center,
+        center_code=code,
+        center_name=code,
+        latitude=lat,
+        longitude=lon,
+        open_days=tuple(days),
+        opens_at=dt.time(9),
+        closes_at=dt.time(18),
+        open_referrals=load,
+        capacity=capacity,
+    )
+
+
+def test_urgent_referrals_weigh_the_next_opening_more_than_distance():
+    # Monday 2026-07-06 08:00 Seoul. Near desk opens Wednesday; farther desk opens at 9 today.
+    now = dt.datetime(2026, 7, 6, 8, 0, tzinfo=SEOUL)
+    near = _cand("NEAR", 37.50, 126.95, days=(2,))
+    far = _cand("FAR", 37.60, 126.95)  # about 11 km away
+    args = {"from_center_id": 1, "from_lat": 37.50, "from_lon": 126.95, "now": now}
+    assert routing.rank([near, far], priority="normal", **args)[0].desk_code == "NEAR"
+    assert routing.rank([near, far], priority="urgent", **args)[0].desk_code == "FAR"
+
+
+def test_ranking_is_deterministic_and_breaks_ties_by_desk_code():
+    now = dt.datetime(2026, 7, 6, 10, 0, tzinfo=SEOUL)
+    a, b = _cand("B-DESK", 37.5, 127.0), _cand("A-DESK", 37.5, 127.0)
+    args = {"from_center_id": 1, "from_lat": 37.4, "from_lon": 127.0, "priority": "normal", "now": now}
+    assert [s.desk_code for s in routing.rank([a, b], **args)] == ["A-DESK", "B-DESK"]
+    assert routing.rank([b, a], **args) == routing.rank([a, b], **args)
+
+
+def test_desk_closed_on_a_public_holiday_counts_hours_to_the_next_working_day():
+    # Chuseok 2026: Thu 24 – Sat 26 September. At Wednesday 18:30 the next opening is Monday 28 at 9:00.
+    now = dt.datetime(2026, 9, 23, 18, 30, tzinfo=SEOUL)
+    hours = routing.hours_until_open(open_days=range(5), opens_at=dt.time(9), closes_at=dt.time(18), now=now)
+    assert hours == pytest.approx(4 * 24 + 14.5)
