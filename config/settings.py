@@ -231,7 +231,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Center kind and desk operator kind share one choice set: one enum name, no check --deploy warning.
-    "ENUM_NAME_OVERRIDES": {"CenterKindEnum": "centers.models.CenterKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "CenterKindEnum": "centers.models.CenterKind",
+        "ReferralStatusEnum": "referral.models.Status",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+    },
     # Every operation documents the 4xx answers it can give (schemathesis checks responses against this).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
