@@ -23,15 +23,31 @@ _LOCK_NAMESPACE = 0x5_7A75
 
 
 def mark_dirty(*, at: datetime) -> None:
-    """Record that figures of the month containing `at` changed; refresh it after the commit."""
+    """Record, after the caller commits, that figures of the month containing `at` changed.
+
+    Every referral change calls this, so it must not serialize them: the flag is written after
+    the caller's commit in its own one-statement transaction (no row lock held across a
+    transition), and a rebuild is enqueued only when the month turns dirty. Changes made while a
+    rebuild runs keep the flag set (see stats_refresh_month), and the `refresh_dirty` beat task
+    picks them up, so nothing waits longer than a beat interval.
+    """
     month = month_of(at)
-    now = timezone.now()
-    if not MonthState.objects.filter(month=month).update(dirty_since=now):
-        MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
+    transaction.on_commit(lambda: _flag_dirty(month))
+
+
+def _flag_dirty(month: date) -> None:
     from stats.tasks import refresh_month
 
-    iso = month.isoformat()
-    transaction.on_commit(lambda: refresh_month.delay(iso))
+    now = timezone.now()
+    turned_dirty = MonthState.objects.filter(month=month, dirty_since__isnull=True).update(dirty_since=now)
+    if not turned_dirty:
+        if MonthState.objects.filter(month=month).update(dirty_since=now):
+            return
+        _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
+    if turned_dirty:
+        from referral.queueing import delay_safely
+
+        delay_safely(refresh_month, month.isoformat())
 
 
 def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
