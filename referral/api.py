@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -175,8 +176,6 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _pk(self) -> int:
         raw = str(self.kwargs.get("pk", ""))
         if not raw.isdigit():
-            from django.http import Http404
-
             raise Http404
         return int(raw)
 
@@ -206,8 +205,13 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             s = serializer_class(data=request.data)
             s.is_valid(raise_exception=True)
             data = dict(s.validated_data)
-        call(pk, data)
-        return self._answer(request, pk)
+        done = call(pk, data)
+        try:
+            return self._answer(request, pk)
+        except Http404:
+            # A decline hands the referral back to routing, out of the caller's scope: the action
+            # succeeded, so answer 200 with the referral as the action left it (nothing newer).
+            return Response(ReferralDetailSerializer(done, context={"request": request}).data)
 
     @extend_schema(request=AcceptSerializer, responses=ReferralDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -249,6 +249,12 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
         messages.error(request, _error_text(exc))
         return redirect(target)
     messages.success(request, _("%(action)s: done.") % {"action": services.action_label(action)})
+    if (
+        target == reverse("referral:detail", args=[pk])
+        and not selectors.referrals_visible_to(request.user).filter(pk=pk).exists()
+    ):
+        # Declined and handed back to routing: the referral left this center, its page would be a 404.
+        target = reverse("referral:queue")
     return redirect(target)
 
 
