@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+
+logger = logging.getLogger(__name__)
 
 
 class RejectNulBytesMiddleware:
@@ -37,3 +40,32 @@ class RejectNulBytesMiddleware:
                 if "\x00" in key or any("\x00" in v for v in values):
                     return True
         return False
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database connection (restart, failover, a killed backend) answers 503 with a clear message,
+    never a 500: JSON with `detail` under /api/, a plain error page elsewhere. The transaction that was
+    running is rolled back by PostgreSQL, so nothing is half-saved; the next request reconnects."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+        from django.template.loader import render_to_string
+        from django.utils.translation import gettext as _
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable during %s %s", request.method, request.path, exc_info=exception)
+        message = _("The database is not reachable right now; nothing was saved. Try again in a moment.")
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse({"detail": message, "code": "unavailable"}, status=503)
+        else:
+            # No context processors: they may query the database that just failed.
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = "5"
+        return response

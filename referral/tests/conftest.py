@@ -45,6 +45,11 @@ def _reset_pools(app) -> None:
             pass
     app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps a process-wide pool per broker URL: drop it too, or a second switch to the same URL
+    # would hand back the pool just closed ("Acquire on closed pool").
+    from kombu import pools
+
+    pools.reset()
 
 
 def _back_to_eager() -> None:
@@ -63,10 +68,11 @@ def celery_worker_on(transactional_db: None) -> Iterator[Callable[[str], subproc
     """
     procs: list[subprocess.Popen] = []
 
-    def start(broker_url: str) -> subprocess.Popen:
+    def start(broker_url: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         _use_broker(broker_url)
         env = {
             **os.environ,
+            **(extra_env or {}),
             "CELERY_BROKER_URL": broker_url,
             "DATABASE_URL": _db_url(),
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -129,8 +135,10 @@ def port_open(port: int) -> bool:
 
 @pytest.fixture
 def own_redis() -> Iterator[dict[str, Callable[[], None] | str]]:
-    """A redis-server of our own on port 63792 that a test may stop and start (never the shared one)."""
-    port = 63792
+    """A redis-server of our own that a test may stop and start (never the shared one).
+
+    Port 63792 unless TEST_OWN_REDIS_PORT names another (parallel checkouts on one machine)."""
+    port = int(os.environ.get("TEST_OWN_REDIS_PORT", "63792"))
     state: dict[str, subprocess.Popen | None] = {"proc": None}
 
     def start() -> None:
