@@ -276,7 +276,13 @@ class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
         state = params.get("status") or None
         if self.action == "list" and state is not None and state not in CaseStatus.values:
             raise ValidationError({"status": ["Select a valid choice."]})
-        mine = params.get("mine", "").lower() in ("true", "1", "yes")
+        mine = False
+        if self.action == "list" and "mine" in params:
+            flag = serializers.BooleanField()
+            try:
+                mine = flag.run_validation(params["mine"])
+            except ValidationError as exc:
+                raise ValidationError({"mine": exc.detail}) from None
         if self.action != "list":
             state, mine = None, False
         return selectors.case_list_for(self.request.user, status=state, mine=mine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,7 +67,27 @@ def name_validate(value: object, *, field: str = "name") -> str:
         raise InvalidInput(_("The name is too long (at most %(n)d characters).") % {"n": NAME_MAX}, field=field)
     if any(ch.isdigit() for ch in name) or any(not ch.isprintable() for ch in name):
         raise InvalidInput(_("A name cannot contain digits or control characters."), field=field)
+    if any(not (ch.isalpha() or ch in _NAME_PUNCTUATION) for ch in name):
+        raise InvalidInput(_("A name may contain letters, spaces, hyphens, apostrophes and dots only."), field=field)
+    if not _one_script(name):
+        raise InvalidInput(_("Write the name in one script (Hangul, Latin or Chinese characters)."), field=field)
     return name
+
+
+_NAME_PUNCTUATION = frozenset(" -'.·")
+# Scripts a name may combine: Hangul with Hanja is common, Latin stands alone; anything else mixed is a
+# look-alike (Cyrillic "А" in a Hangul name) that would defeat duplicate checks and search.
+_SCRIPT_SETS = ({"HANGUL"}, {"LATIN"}, {"CJK"}, {"HANGUL", "CJK"})
+
+
+def _one_script(name: str) -> bool:
+    scripts = {unicodedata.name(ch, "UNKNOWN").split()[0] for ch in name if ch.isalpha()}
+    return any(scripts <= allowed for allowed in _SCRIPT_SETS)
+
+
+# C0/C1 control characters other than tab and newlines, and the bidirectional overrides that can make
+# stored text read differently from what it is ("Trojan source").
+_FORBIDDEN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def text_validate(value: object, *, field: str, max_length: int = NOTE_MAX, required: bool = False) -> str:
@@ -75,6 +96,8 @@ def text_validate(value: object, *, field: str, max_length: int = NOTE_MAX, requ
     if not isinstance(value, str):
         raise InvalidInput(_("Enter text."), field=field)
     text = value.strip().replace("\x00", "")
+    if _FORBIDDEN_TEXT.search(text):
+        raise InvalidInput(_("The text contains control characters; remove them."), field=field)
     if required and not text:
         raise InvalidInput(_("This field is required."), field=field)
     if len(text) > max_length:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
+from cases.validation import text_validate
 from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
@@ -45,6 +46,7 @@ StaffUser = Any
 
 S = Status
 RECEIVING, SENDING, SYSTEM = "receiving", "sending", "system"
+NOTE_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,11 @@ def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
 # --- Create ---
 
 
+def _note(note: str | None) -> str:
+    """Free text of a referral or an action: at most 2000 characters, no control characters."""
+    return text_validate(note, field="note", max_length=NOTE_MAX)
+
+
 def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
     return list(
         Consent.objects.filter(client_id=client_id, purpose=ConsentPurpose.REFERRAL, withdrawn_at__isnull=True)
@@ -248,9 +255,7 @@ def referral_create(
         raise InvalidInput(_("Unknown service."), field="service")
     if priority not in Priority.values:
         raise InvalidInput(_("Priority must be normal or urgent."), field="priority")
-    note = (note or "").strip()
-    if len(note) > 2000:
-        raise InvalidInput(_("The note is too long (2000 characters at most)."), field="note")
+    note = _note(note)
 
     now = timezone.now()
     kinds = set(
@@ -425,6 +430,7 @@ def referral_accept(*, referral_id: int, by: StaffUser, assigned_to: int | str |
 
 def referral_decline(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
     """Decline at this desk: the referral goes back to routing, which never returns it to this desk."""
+    note = _note(note)
     if reason not in DeclineReason.values:
         raise InvalidInput(_("Choose a reason for declining."), field="reason")
     referral = _transition(
@@ -523,6 +529,8 @@ def referral_assign_bulk(*, referral_ids: Iterable[int], by: StaffUser, assigned
 
 
 def referral_start(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    note = _note(note)
+
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(kind=EventKind.START, to_status=S.IN_PROGRESS, fields={"started_at": now}, note=note)
 
@@ -532,6 +540,8 @@ def referral_start(*, referral_id: int, by: StaffUser, note: str = "") -> Referr
 
 
 def referral_hold(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    note = _note(note)
+
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(kind=EventKind.HOLD, to_status=S.ON_HOLD, fields={"status_before_hold": r.status}, note=note)
 
@@ -541,6 +551,8 @@ def referral_hold(*, referral_id: int, by: StaffUser, note: str = "") -> Referra
 
 
 def referral_resume(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+    note = _note(note)
+
     def change(r: Referral, now: dt.datetime) -> Change:
         back = r.status_before_hold if r.status_before_hold in (S.ACCEPTED, S.IN_PROGRESS) else S.IN_PROGRESS
         return Change(kind=EventKind.RESUME, to_status=back, fields={"status_before_hold": ""}, note=note)
@@ -579,6 +591,7 @@ def referral_complete(
     note: str = "",
 ) -> Referral:
     clean = _clean_detail(detail)
+    note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
         code = ServiceOutcome.objects.filter(service_id=r.service_id, code=outcome or "").first()
@@ -601,6 +614,7 @@ def referral_complete(
 
 
 def referral_fail(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+    note = _note(note)
     if reason not in FailReason.values:
         raise InvalidInput(_("Choose why the referral failed."), field="reason")
 
@@ -633,6 +647,7 @@ def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], 
 
 
 def referral_cancel(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+    note = _note(note)
     if reason not in CancelReason.values or reason == CancelReason.CONSENT_WITHDRAWN:
         raise InvalidInput(_("Choose a reason for cancelling."), field="reason")
     referral = _transition(referral_id=referral_id, action="cancel", by=by, change=_cancel_change(reason, note))

@@ -88,7 +88,12 @@ class MonthlyStatsView(APIView):
             OpenApiParameter("center", OpenApiTypes.STR, description="Center id or code."),
             OpenApiParameter("kind", OpenApiTypes.STR, description="Center kind."),
             OpenApiParameter("region", OpenApiTypes.STR, description="Region (시도) code."),
-            OpenApiParameter("domain", OpenApiTypes.STR, enum=["employment", "welfare", "finance"]),
+            OpenApiParameter(
+                "domain",
+                OpenApiTypes.STR,
+                enum=["", "employment", "welfare", "finance"],
+                description="Domain; empty means all (as the dashboard form sends it).",
+            ),
             OpenApiParameter("group", OpenApiTypes.STR, enum=[g for g, _l in GROUPS]),
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS)),
         ],
