@@ -191,7 +191,9 @@ def pick_sample():
 
 
 def fmt(v: float | None, digits: int = 1) -> str:
-    return "" if v is None else f"{v:,.{digits}f}"
+    if v is None:
+        return ""
+    return "—" if v != v else f"{v:,.{digits}f}"  # NaN: a pending row
 
 
 def table(rows: list[dict], info: dict[str, str], size: str, dataset: dict) -> str:
