@@ -20,7 +20,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed node_modules/.package-lock.json
+
+# Front-end packages (Chart.js) from the committed package-lock.json, served through staticfiles.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
 
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here).
 browser:

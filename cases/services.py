@@ -48,6 +48,7 @@ from cases.validation import (
 )
 from centers.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
 from centers.models import CenterKind, Domain, Region
+from stats.services import mark_dirty as stats_mark_dirty
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
 CONSENT_RETENTION_YEARS = 3
@@ -422,6 +423,7 @@ def case_open(
     for need in need_rows:
         need.case = case
     Need.objects.bulk_create(need_rows)
+    stats_mark_dirty(at=case.opened_at)
     return case
 
 

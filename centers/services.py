@@ -302,3 +302,69 @@ def staff_create_or_update(
         user.save()
         StaffProfile.objects.update_or_create(user=user, defaults={"role": role, "center": center})
     return user, created
+
+
+# --- Account security: password change and the optional TOTP second factor. ---
+
+# Roles that may (and, once enrolled, must) use a second factor.
+OTP_ROLES = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
+
+
+def staff_change_password(*, user: AbstractUser, old_password: str, new_password: str) -> None:
+    """Change a staff password and log the user out everywhere else.
+
+    Sessions elsewhere die because Django checks each session's stored password hash on every
+    request; the API token is deleted so scripts must log in again with the new password.
+    The caller keeps its own session with `update_session_auth_hash`.
+    """
+    from rest_framework.authtoken.models import Token
+
+    if not user.check_password(old_password):
+        raise InvalidInput("Your current password was entered incorrectly.", field="old_password")
+    try:
+        validate_password(new_password, user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="new_password") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        Token.objects.filter(user_id=user.pk).delete()
+
+
+def staff_may_use_otp(user: AbstractUser) -> bool:
+    profile = getattr(user, "staff", None)
+    role = profile.role if profile is not None else (Role.ADMIN if user.is_superuser else None)
+    return role in OTP_ROLES
+
+
+def staff_totp_begin(*, user: AbstractUser) -> Any:
+    """Start (or restart) enrolment: one unconfirmed TOTP device with a fresh key."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not staff_may_use_otp(user):
+        raise InvalidInput("A second factor is offered to center managers and administrators only.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+def staff_totp_confirm(*, user: AbstractUser, token: str) -> Any:
+    """Confirm the pending device with a code from the authenticator app; replaces any older device."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None:
+            raise InvalidInput("Start the enrolment again: no authenticator is waiting for confirmation.")
+        if not device.verify_token(token.strip()):
+            raise InvalidInput("That code is not valid. Check the time on your phone and try again.", field="token")
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    return device
+
+
+def staff_totp_remove(*, user: AbstractUser) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()

@@ -43,5 +43,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=2, minute=0),
         "options": {"queue": CeleryQueue.STATS},
     },
+    # Current month's figures at most a few minutes old; dirty months rebuilt even if a message was lost.
+    "stats-refresh-current-month": {
+        "task": "stats.tasks.refresh_current_month",
+        "schedule": 300.0,
+        "options": {"queue": CeleryQueue.STATS},
+    },
+    "stats-refresh-dirty": {
+        "task": "stats.tasks.refresh_dirty",
+        "schedule": 120.0,
+        "options": {"queue": CeleryQueue.STATS},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -5,7 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from centers import api as centers_api
+from centers.forms import AdminLoginForm, LoginForm
 from config import auth_api
+
+admin.site.login_form = AdminLoginForm
 
 router = DefaultRouter()
 router.register("centers", centers_api.CenterViewSet, basename="center")
@@ -23,7 +26,11 @@ api_extra = register_stats()
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", auth_api.ObtainToken.as_view(), name="api-token"),
@@ -36,3 +43,4 @@ urlpatterns = [
     path("stats/", include(("stats.urls", "stats"))),
     path("", include("centers.urls")),
 ]
+handler404 = "centers.views.not_found"

@@ -37,6 +37,7 @@ from referral.models import (
 )
 from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
 from referral.queueing import enqueue_on_commit
+from stats.services import mark_dirty as stats_mark_dirty
 
 User = get_user_model()
 # An authenticated staff user (request.user behind login_required / IsAuthenticated, or a task's User).
@@ -154,6 +155,7 @@ def _transition(
             note=result.note,
             data=result.data,
         )
+        stats_mark_dirty(at=referral.created_at)
         return referral
 
 
@@ -278,6 +280,7 @@ def referral_create(
         ReferralEvent.objects.create(
             referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
         )
+        stats_mark_dirty(at=now)
         _enqueue_route(referral.pk)
     return referral
 

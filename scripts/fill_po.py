@@ -31,6 +31,21 @@ def quote(s):
     return json.dumps(s, ensure_ascii=False)
 
 
+def unfuzzy(head):
+    """A string filled from JSON is no longer a guess: drop msgmerge's fuzzy flag and previous msgid."""
+    kept = []
+    for line in head:
+        if line.startswith("#| "):
+            continue
+        if line.startswith("#,"):
+            flags = [f.strip() for f in line[2:].split(",") if f.strip() != "fuzzy"]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags)
+        kept.append(line)
+    return kept
+
+
 out = []
 for block in blocks:
     lines = block.split("\n")
@@ -57,11 +72,11 @@ for block in blocks:
         if value is not None:
             single = value if isinstance(value, str) else value[0]
             keep = [line for line in rest if not line.startswith("msgstr")]
-            lines = lines[:j] + keep[:1] + [f"msgstr[0] {quote(single)}"]
+            lines = unfuzzy(lines[:i]) + lines[i:j] + keep[:1] + [f"msgstr[0] {quote(single)}"]
     else:
         current = unquote([line for line in rest if line.startswith(("msgstr", '"'))]) if rest else ""
         if msgid in tr:
-            lines = lines[:j] + [f"msgstr {quote(tr[msgid])}"]
+            lines = unfuzzy(lines[:i]) + lines[i:j] + [f"msgstr {quote(tr[msgid])}"]
         elif not current:
             missing.append(msgid)
     out.append("\n".join(lines))

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from stats import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.export, {"fmt": "csv"}, name="export_csv"),
+    path("export.xlsx", views.export, {"fmt": "xlsx"}, name="export_xlsx"),
+]

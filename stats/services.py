@@ -1,0 +1,117 @@
+"""Rolling raw rows up into stats.models.MonthlyCell, and keeping the current figures fresh.
+
+Freshness: the referral and cases apps call `mark_dirty(at=<the referral's created_at or the case's
+opened_at>)` after any change (it is cheap: one UPDATE/INSERT and an on-commit enqueue of
+`stats.tasks.refresh_month`). Beat runs `stats.tasks.refresh_dirty` every 2 minutes (catches lost
+messages), `stats.tasks.refresh_current_month` every 5 minutes (SLA breaches move with the clock), and
+`stats.tasks.rebuild_recent_months` nightly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from stats.cube import COUNTS, DIMENSIONS, HISTOGRAMS, TALLIES, aggregate, month_facts
+from stats.definitions import month_of, month_start, percentile_from_hist
+from stats.models import MonthlyCell, MonthState
+
+# Namespace for PostgreSQL advisory locks taken while a month is rebuilt.
+_LOCK_NAMESPACE = 0x5_7A75
+
+
+def mark_dirty(*, at: datetime) -> None:
+    """Record, after the caller commits, that figures of the month containing `at` changed.
+
+    Every referral change calls this, so it must not serialize them: the flag is written after
+    the caller's commit in its own one-statement transaction (no row lock held across a
+    transition), and a rebuild is enqueued only when the month turns dirty. Changes made while a
+    rebuild runs keep the flag set (see stats_refresh_month), and the `refresh_dirty` beat task
+    picks them up, so nothing waits longer than a beat interval.
+    """
+    month = month_of(at)
+    transaction.on_commit(lambda: _flag_dirty(month))
+
+
+def _flag_dirty(month: date) -> None:
+    from stats.tasks import refresh_month
+
+    now = timezone.now()
+    turned_dirty = MonthState.objects.filter(month=month, dirty_since__isnull=True).update(dirty_since=now)
+    if not turned_dirty:
+        if MonthState.objects.filter(month=month).update(dirty_since=now):
+            return
+        _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
+    if turned_dirty:
+        from referral.queueing import delay_safely
+
+        delay_safely(refresh_month, month.isoformat())
+
+
+def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
+    """Rebuild every cell of one month from the raw rows. Idempotent; returns the number of cells."""
+    month = month_start(month)
+    started = timezone.now()
+    as_of = as_of or started
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                lock_key = month.year * 100 + month.month
+                cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, lock_key])
+                if not cur.fetchone()[0]:
+                    # Another worker is rebuilding it; a later change keeps it dirty for the next run.
+                    return 0
+        cells = aggregate(month_facts(month, as_of=as_of))
+        MonthlyCell.objects.filter(month=month).delete()
+        rows = []
+        for (gset, key), cell in cells.items():
+            dims = dict(zip(DIMENSIONS, key, strict=True))
+            row = MonthlyCell(
+                month=month,
+                gset=gset,
+                center_id=dims["center"],
+                region_id=dims["region"],
+                desk_id=dims["desk"],
+                service_id=dims["service"],
+                kind=dims["kind"] or "",
+                domain=dims["domain"] or "",
+                channel=dims["channel"] or "",
+                age_band=dims["age_band"] or "",
+                gender=dims["gender"] or "",
+                clients=len(cell.clients),
+            )
+            for c in COUNTS:
+                setattr(row, c, cell.counts[c])
+            for t in TALLIES:
+                setattr(row, t, dict(cell.tallies[t]))
+            for h in HISTOGRAMS:
+                setattr(row, h, {str(k): v for k, v in cell.hists[h].items()})
+            acc, comp = cell.hists["accept_hist"], cell.hists["complete_hist"]
+            row.accept_n, row.complete_n = sum(acc.values()), sum(comp.values())
+            row.p50_accept, row.p90_accept = percentile_from_hist(acc, 0.5), percentile_from_hist(acc, 0.9)
+            row.p50_complete, row.p90_complete = percentile_from_hist(comp, 0.5), percentile_from_hist(comp, 0.9)
+            rows.append(row)
+        MonthlyCell.objects.bulk_create(rows, batch_size=2000)
+        state, _ = MonthState.objects.get_or_create(month=month)
+        state.computed_at = as_of
+        if state.dirty_since is not None and state.dirty_since <= started:
+            state.dirty_since = None
+        state.save(update_fields=["computed_at", "dirty_since"])
+    return len(rows)
+
+
+def stats_refresh_dirty() -> list[date]:
+    months = list(MonthState.objects.filter(dirty_since__isnull=False).values_list("month", flat=True))
+    for m in months:
+        stats_refresh_month(month=m)
+    return months
+
+
+def stats_rebuild_recent_months(*, now: datetime | None = None) -> list[date]:
+    current = month_of(now or timezone.now())
+    previous = month_start(current - timedelta(days=1))
+    for m in (previous, current):
+        stats_refresh_month(month=m)
+    return [previous, current]

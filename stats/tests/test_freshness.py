@@ -1,0 +1,62 @@
+"""Figures follow the work: opening a case and moving a referral refresh the month's rollup."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from cases.services import case_open, client_register, consent_record
+from referral.services import referral_accept, referral_create
+from stats.models import MonthState
+
+pytestmark = pytest.mark.django_db
+
+
+def _month_row(api, month: str) -> dict:
+    data = api.get(f"/api/v1/stats/monthly/?from={month}&to={month}&group=month").json()
+    return data["results"][0]
+
+
+def test_case_and_referral_changes_show_in_the_center_figures(
+    counselor, mf_counselor, api_for, django_capture_on_commit_callbacks
+):
+    month = timezone.localtime().strftime("%Y-%m")
+    with django_capture_on_commit_callbacks(execute=True):
+        client = client_register(user=counselor, name="신선도", birth_date=dt.date(1985, 3, 2), phone="010-2222-3333")
+        consent_record(
+            user=counselor,
+            client=client,
+            purpose="referral",
+            method="paper",
+            organization_kinds=["microfinance", "credit_recovery", "employment_welfare"],
+        )
+        case = case_open(
+            user=counselor, client=client, channel="walk_in", needs=[{"domain": "finance", "code": "debt_adjustment"}]
+        )
+    api = api_for(counselor)
+    row = _month_row(api, month)
+    assert row["walk_ins"] == 1 and row["referrals_sent"] == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        referral = referral_create(by=counselor, case_id=case.pk, service_code="debt_adjustment")
+    referral.refresh_from_db()
+    assert referral.to_desk is not None  # routed in-process, which is an event of its own
+    assert _month_row(api, month)["referrals_sent"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        referral_accept(by=mf_counselor, referral_id=referral.pk)
+    received = _month_row(api_for(mf_counselor), month)
+    assert received["referrals_received"] == 1 and received["accepted"] == 1
+    assert MonthState.objects.get().dirty_since is None
+
+
+def test_a_change_during_a_rebuild_keeps_the_month_dirty(directory):
+    from stats.services import _flag_dirty, stats_refresh_month
+
+    month = timezone.localdate().replace(day=1)
+    _flag_dirty(month)  # eager: flags and rebuilds at once
+    assert MonthState.objects.get(month=month).dirty_since is None
+    later = timezone.now() + dt.timedelta(seconds=5)
+    MonthState.objects.filter(month=month).update(dirty_since=later)
+    stats_refresh_month(month=month)
+    assert MonthState.objects.get(month=month).dirty_since == later
