@@ -36,6 +36,6 @@ def run(ctx: Context) -> list[Row]:
             stats,
             baseline="Redis PING",
             base=redis_only,
-            target="reference for routing p95 < 1 s (pending referral app)",
+            target="reference for the routing row",
         )
     ]

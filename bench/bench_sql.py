@@ -9,7 +9,7 @@ from bench.common import Context, Row, compare, measure
 from bench.sql import EXPECTED_INDEX, explain, params_cycle, run_query
 
 PAGE_QUERIES = {
-    "incoming queue": ["incoming_queue", "incoming_counts"],
+    "incoming queue": ["incoming_queue", "incoming_counts", "incoming_overdue"],
     "referral page": ["referral_detail", "referral_events"],
     "client search (name prefix)": ["client_search_name"],
     "client search (phone)": ["client_search_phone"],

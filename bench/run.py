@@ -19,6 +19,7 @@ import pkgutil
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -92,12 +93,15 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
     """Generate the dataset unless the marker says it is there; return generation figures when generated."""
     from django.core.management import call_command
     from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
 
     from centers.services import directory_load
     from centers.synthetic import Spec, generate_synthetic, stderr_progress
 
-    call_command("migrate", database=alias, verbosity=0)
     conn = connections[alias]
+    executor = MigrationExecutor(conn)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    call_command("migrate", database=alias, verbosity=0)
     with conn.cursor() as cur:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset (name text PRIMARY KEY, clients bigint, referrals bigint, "
@@ -107,6 +111,10 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
         found = cur.fetchone()
     if found == (clients, referrals, months, SEED):
         print(f"dataset {name}: reusing {referrals:,} referrals / {clients:,} clients", file=sys.stderr)
+        if pending:
+            # New migrations may have rewritten tables (generated columns) and built indexes:
+            # refresh statistics and the visibility map, as after a fresh load.
+            _vacuum(conn)
         return None
     if alias == "default":
         directory_load()
@@ -125,6 +133,16 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
         progress=stderr_progress,
         analyze=False,
     )
+    _vacuum(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO bench_dataset VALUES (%s, %s, %s, %s, %s, now(), %s)",
+            [name, clients, referrals, months, SEED, result.seconds],
+        )
+    return {**result.counts, "seconds": result.seconds, "encrypt_seconds": result.encrypt_seconds}
+
+
+def _vacuum(conn) -> None:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     with conn.cursor() as cur:  # Django's connection is in autocommit mode outside atomic blocks
         for table in (
@@ -137,13 +155,7 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
         ):
             # VACUUM sets the visibility map so counts can be index-only scans, as on a settled database.
             cur.execute(f"VACUUM (ANALYZE) {table}")
-    print(f"dataset {name}: VACUUM ANALYZE {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO bench_dataset VALUES (%s, %s, %s, %s, %s, now(), %s)",
-            [name, clients, referrals, months, SEED, result.seconds],
-        )
-    return {**result.counts, "seconds": result.seconds, "encrypt_seconds": result.encrypt_seconds}
+    print(f"VACUUM ANALYZE {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
 
 def pick_sample():
@@ -179,7 +191,9 @@ def pick_sample():
 
 
 def fmt(v: float | None, digits: int = 1) -> str:
-    return "" if v is None else f"{v:,.{digits}f}"
+    if v is None:
+        return ""
+    return "—" if v != v else f"{v:,.{digits}f}"  # NaN: a pending row
 
 
 def table(rows: list[dict], info: dict[str, str], size: str, dataset: dict) -> str:
@@ -242,7 +256,7 @@ def main() -> None:
 
         connections.settings = connections.configure_settings(settings.DATABASES)
 
-    from bench.common import Context
+    from bench.common import Context, Row
 
     t_all = time.perf_counter()
     dataset = {"clients": size["clients"], "referrals": size["referrals"], "months": size["months"]}
@@ -273,8 +287,14 @@ def main() -> None:
     for name in modules:
         t0 = time.perf_counter()
         print(f"running {name}", file=sys.stderr)
-        mod = importlib.import_module(f"bench.{name}")
-        rows.extend(r.as_dict() for r in mod.run(ctx))
+        try:
+            mod = importlib.import_module(f"bench.{name}")
+            rows.extend(r.as_dict() for r in mod.run(ctx))
+        except Exception as exc:  # one broken benchmark must not lose the others' results
+            traceback.print_exc()
+            rows.append(
+                Row(name=name, n=0, median_ms=0.0, p95_ms=0.0, met=False, note=f"failed: {exc!r}"[:300]).as_dict()
+            )
         print(f"  {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     text = table(rows, info, args.size, dataset)
     print(text)

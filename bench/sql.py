@@ -30,10 +30,16 @@ QUERIES: dict[str, str] = {
         JOIN centers_center fc ON fc.id = r.from_center_id
         JOIN centers_desk d ON d.id = r.to_desk_id
         WHERE r.to_center_id = %(center)s AND r.status IN {OPEN}
-        ORDER BY r.accept_due_at, r.id
+        ORDER BY r.next_due_at NULLS LAST, r.created_at DESC, r.id DESC
         LIMIT 50""",
+    # Counts per status, then overdue and not-yet-routed (the queue header).
     "incoming_counts": """
         SELECT r.status, count(*) FROM referral_referral r WHERE r.to_center_id = %(center)s GROUP BY r.status""",
+    "incoming_overdue": """
+        SELECT count(*) FILTER (WHERE r.next_due_at < now() AND r.to_desk_id IS NOT NULL),
+               count(*) FILTER (WHERE r.status = 'requested' AND r.to_desk_id IS NULL)
+        FROM referral_referral r WHERE r.to_center_id = %(center)s
+          AND ((r.next_due_at < now() AND r.to_desk_id IS NOT NULL) OR (r.status = 'requested' AND r.to_desk_id IS NULL))""",
     # The referral page: the referral with what the receiving desk may see, and its event log.
     "referral_detail": """
         SELECT r.*, c.name, c.phone, c.birth_date, s.name AS service, d.name AS desk, tc.name AS to_center,
@@ -58,7 +64,7 @@ QUERIES: dict[str, str] = {
         WHERE center_id = %(center)s AND phone = %(phone)s ORDER BY name, id LIMIT 50""",
     "client_search_phone_last4": """
         SELECT id, name, birth_date, phone, rrn_prefix FROM cases_client
-        WHERE center_id = %(center)s AND phone LIKE %(phone_last4)s ORDER BY name, id LIMIT 50""",
+        WHERE center_id = %(center)s AND phone_last4 = %(phone_last4)s ORDER BY name, id LIMIT 50""",
     # The case list: the center's open cases, newest first, with the client's name and counts per status.
     "case_list": """
         SELECT k.id, k.status, k.channel, k.opened_at, k.counselor_id, c.name, c.phone,
@@ -93,14 +99,15 @@ QUERIES: dict[str, str] = {
 
 # The index each query should be served by at 1M referrals (checked with EXPLAIN ANALYZE).
 EXPECTED_INDEX: dict[str, str | tuple[str, ...]] = {
-    "incoming_queue": "ref_in_center_status_due",
+    "incoming_queue": "ref_in_center_next_due",
     "incoming_counts": "ref_in_center_status_due",
+    "incoming_overdue": "ref_in_center_next_due",
     "referral_detail": "referral_referral_pkey",
     # A handful of rows either way: the FK index on referral_id is as good as (referral, at).
     "referral_events": ("refevent_referral_at", "referral_referralevent_referral_id_"),
-    "client_search_name": "client_center_name",
+    "client_search_name": "client_center_name_prefix",
     "client_search_phone": "client_center_phone",
-    "client_search_phone_last4": "client_center_phone",
+    "client_search_phone_last4": "client_center_phone_last4",
     "case_list": "case_center_status_opened",
     "case_counts": "case_center_status_opened",
 }
@@ -119,7 +126,7 @@ def params_cycle(sample: Sample) -> Callable[[], dict[str, Any]]:
             "referral": next(refs),
             "name_prefix": next(names) + "%",
             "phone": phone,
-            "phone_last4": "%" + phone[-4:],
+            "phone_last4": phone[-4:],
         }
 
     return next_params

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Replace, Right
 from django.utils.translation import gettext_lazy as _
 
 from centers.models import Center, Domain, Region
@@ -46,10 +48,19 @@ class DebtStatus(models.TextChoices):
 class Client(models.Model):
     """A person served by a center. Minimal by design; the RRN is only stored encrypted."""
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="clients", verbose_name=_("center"))
+    # center_id leads every index below, so no separate FK index.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="clients", verbose_name=_("center"), db_index=False
+    )
     name = models.CharField(_("name"), max_length=50)
     birth_date = models.DateField(_("birth date"))
     phone = models.CharField(_("phone"), max_length=20)
+    # What counselors ask for ("the number ending 5678"), kept by the database for an index.
+    phone_last4 = models.GeneratedField(
+        expression=Right(Replace("phone", Value("-"), Value("")), 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+    )
     # Authenticated encryption (AES-GCM) of the RRN, with the id of the key that sealed it.
     rrn_ciphertext = models.BinaryField(_("RRN (encrypted)"), null=True, blank=True, editable=False)
     # Keyed hash (HMAC-SHA256) for lookups: the blind index.
@@ -77,6 +88,7 @@ class Client(models.Model):
         indexes = [
             models.Index(fields=["center", "name"], name="client_center_name"),
             models.Index(fields=["center", "phone"], name="client_center_phone"),
+            models.Index(fields=["center", "phone_last4"], name="client_center_phone_last4"),
             models.Index(fields=["center", "birth_date"], name="client_center_birth"),
         ]
         constraints = [
@@ -160,9 +172,16 @@ class Case(models.Model):
     """One episode of a client at a center, opened at intake."""
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases", verbose_name=_("client"))
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="cases", verbose_name=_("center"))
+    # center_id and counselor_id lead the composite indexes below: no separate FK indexes.
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="cases", verbose_name=_("center"), db_index=False
+    )
     counselor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases", verbose_name=_("counselor")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("counselor"),
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)

@@ -36,6 +36,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
 
 from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
+from cases.needs import NEEDS
 from centers.models import Center, CenterKind, Desk, Role, Service, ServiceOutcome, StaffProfile
 
 
@@ -113,6 +114,10 @@ _CW_FAIL = _cum((0.25, 0.2, 0.15, 0.2, 0.15, 0.05))
 _CHANNELS = ("walk_in", "phone", "online", "outreach", "partner")
 _CW_CHANNEL_OWN = _cum((0.6, 0.12, 0.08, 0.1, 0.1))
 _CW_CHANNEL_PARTNER = _cum((0.3, 0.15, 0.05, 0.1, 0.4))
+
+# The intake need (cases/needs.py) recorded for a referral to a service: the first need the
+# catalog maps to that service (basic_livelihood ← livelihood, not housing or medical).
+NEED_FOR_SERVICE: dict[str, str] = {n.service: n.code for n in reversed(NEEDS)}
 
 CLIENT_COLUMNS = (
     "id",
@@ -808,7 +813,8 @@ class _Generator:
                     t_ref = self.before_now(t_ref, 30 + rng.random() * 570)
                     rid = next(ref_ids)
                     service = d.services[svc]
-                    out["needs"].append((next(need_ids), case_id, service.domain, service.code, ""))
+                    need = NEED_FOR_SERVICE.get(service.code, service.code)
+                    out["needs"].append((next(need_ids), case_id, service.domain, need, ""))
                     row, evs, routed_kinds, status, closed_at, outcome = self.referral(
                         rid, case_id, client_id, referral_consent_id, center, service, counselor, t_ref
                     )

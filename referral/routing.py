@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from centers.models import Desk
 from referral.models import OPEN_STATUSES, EventKind, Priority, Referral, ReferralEvent
@@ -179,7 +180,21 @@ def candidates_for(
         )
         .exclude(pk__in=list(excluded))
         .select_related("center")
-        .annotate(open_count=Count("referrals_received", filter=Q(referrals_received__status__in=OPEN_STATUSES)))
+        # A correlated count per candidate over (to_desk, status): an index-only range of the desk's
+        # open referrals. The LEFT JOIN + FILTER it replaces read every referral the desk ever had
+        # (~1 s a routing at 1M referrals).
+        .annotate(
+            open_count=Coalesce(
+                Subquery(
+                    Referral.objects.filter(to_desk_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+                    .order_by()
+                    .values("to_desk_id")
+                    .annotate(n=Count("*"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
         .order_by("code")
     )
     return [

@@ -17,29 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from stats.cube import COUNTS, TALLIES
+
 SUPPRESSED = "<5"
 MASKED = "*"
 
-COUNT_KEYS = (
-    "clients",
-    "walk_ins",
-    "referrals_sent",
-    "referrals_received",
-    "accepted",
-    "declined",
-    "timeouts",
-    "rejected",
-    "completed",
-    "achieved",
-    "failed",
-    "cancelled",
-    "open",
-    "sla_breaches",
-    "routed",
-    "colocated",
-    "accept_basis",
-    "complete_basis",
-)
+# Every count the cube stores, plus the per-row figures derived from it.
+COUNT_KEYS = ("clients", *COUNTS, "accept_basis", "complete_basis")
 DERIVED_KEYS = (
     "median_hours_to_accept",
     "p90_hours_to_accept",
@@ -47,7 +31,7 @@ DERIVED_KEYS = (
     "p90_hours_to_complete",
     "colocated_share",
 )
-TALLY_KEYS = ("outcomes", "achieved_outcomes", "fail_reasons")
+TALLY_KEYS = TALLIES
 
 
 def small(v: Any) -> bool:

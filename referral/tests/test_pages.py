@@ -155,4 +155,6 @@ def test_list_pages_query_count_is_pinned(name, counselor, mf_counselor, web, dj
     with CaptureQueriesContext(connection) as five:
         c.get(reverse(name))
     assert len(five) == len(one)
-    assert len(one) <= 14
+    # Three constant directory prefetches (service, sending and receiving center) and the counts
+    # split in two (see referral.selectors): fixed, not per row.
+    assert len(one) <= 18
