@@ -139,6 +139,8 @@ def own_redis() -> Iterator[dict[str, Callable[[], None] | str]]:
 
     Port 63792 unless TEST_OWN_REDIS_PORT names another (parallel checkouts on one machine)."""
     port = int(os.environ.get("TEST_OWN_REDIS_PORT", "63792"))
+    # Under pytest-xdist each worker process gets its own port (gw0 → +0, gw1 → +1, …).
+    port += int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
     state: dict[str, subprocess.Popen | None] = {"proc": None}
 
     def start() -> None:
