@@ -10,6 +10,6 @@ import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # Keep-alive connections from a proxy or load generator hold a thread only while a request runs.
 keepalive = 5
