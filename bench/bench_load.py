@@ -1,6 +1,6 @@
 """Intake throughput and the hardening load test, over HTTP on loopback (bench/load.py).
 
-gunicorn with 2 sync workers and a real Celery worker on Redis serve a throwaway database
+gunicorn (gunicorn.conf.py: 2 gthread workers) and a real Celery worker on Redis serve a throwaway database
 (`yeongye_load`, or BENCH_LOAD_DB), so the benchmark data set is never touched.
 """
 

@@ -1,4 +1,4 @@
-"""Load test on loopback: gunicorn (2 workers) on PostgreSQL, a real Celery worker on Redis, and
+"""Load test on loopback: gunicorn (gunicorn.conf.py: 2 gthread workers) on PostgreSQL, a real Celery worker on Redis, and
 N concurrent users mixing intake (client + consent + case + referral), queue views and actions.
 
     .venv/bin/python bench/load.py --users 50 --seconds 60          # the hardening load test
@@ -198,10 +198,11 @@ def _start_servers(env: dict[str, str], port: int) -> list[subprocess.Popen]:
             [
                 str(ROOT / ".venv/bin/gunicorn"),
                 "config.wsgi:application",
+                # The production settings (2 gthread workers, WEB_THREADS threads each), as the Procfile.
+                "-c",
+                "gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--workers",
-                "2",
                 "--log-level",
                 "warning",
             ],

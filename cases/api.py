@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -315,7 +315,9 @@ class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
             needs=[dict(n) for n in data.get("needs", [])],
             note=data.get("note", ""),
         )
-        return Response(CaseSerializer(selectors.case_get_for_user(request.user, case.pk)).data, status=201)
+        # The service's own row: the response shows the case and its needs, nothing the detail prefetches.
+        prefetch_related_objects([case], "needs")
+        return Response(CaseSerializer(case).data, status=201)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case = selectors.case_get_for_user(request.user, kwargs["pk"])

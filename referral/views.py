@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -11,7 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -98,6 +101,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         return _forbidden(request, exc)
     actor = actor_for(request.user)
     page = _rows(request, qs)
+    staff = [(s.pk, s.get_full_name() or s.username) for s in selectors.assignable_staff(actor.center_id)]
+    # Each row's decline and assign dropdowns list the same options: build that HTML once per page
+    # (the per-row template loops were ~5,500 node renders and over half of the page's time).
+    staff_options = {pk: _options(staff, selected=pk) for pk, _label in staff}
+    no_one = _options(staff)
+    for r in page.object_list:
+        r.staff_options = staff_options.get(r.assigned_to_id, no_one)
     return render(
         request,
         "referral/queue.html",
@@ -107,12 +117,21 @@ def queue(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "desks": selectors.desks_of_center(request.user),
             "services": Service.objects.all(),
-            "staff": list(selectors.assignable_staff(actor.center_id)),
-            "decline_reasons": DeclineReason.choices,
+            "staff_options": no_one,
+            "decline_options": _options(DeclineReason.choices),
             "priorities": Priority.choices,
             "is_manager": actor.is_manager,
             "status_choices": _status_filter_choices(),
         },
+    )
+
+
+def _options(choices: Iterable[tuple[Any, Any]], selected: object = None) -> SafeString:
+    """`<option>` elements (escaped), the one whose value is `selected` marked selected."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if value == selected else "", label) for value, label in choices),  # noqa: S308
     )
 
 
@@ -241,7 +260,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
         messages.error(request, _("Unknown action."))
         return redirect(target)
     try:
-        selectors.referral_get_for(request.user, pk)
+        selectors.referral_check_visible(request.user, pk)
         call(request, pk)
     except PermissionDenied as exc:
         return _forbidden(request, exc)

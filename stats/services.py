@@ -39,11 +39,26 @@ def _flag_dirty(month: date) -> None:
     from stats.tasks import refresh_month
 
     now = timezone.now()
-    turned_dirty = MonthState.objects.filter(month=month, dirty_since__isnull=True).update(dirty_since=now)
-    if not turned_dirty:
-        if MonthState.objects.filter(month=month).update(dirty_since=now):
-            return
-        _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
+    if connection.vendor == "postgresql":
+        # One statement (this runs after every intake and transition): set the flag and learn whether
+        # it was clear before. The row is locked in the subquery, so `was_clean` is the committed value.
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE stats_monthstate AS s SET dirty_since = %s "
+                "FROM (SELECT id, dirty_since IS NULL AS was_clean FROM stats_monthstate "
+                "WHERE month = %s FOR UPDATE) AS old WHERE s.id = old.id RETURNING old.was_clean",
+                [now, month],
+            )
+            row = cur.fetchone()
+        turned_dirty = bool(row[0]) if row else False
+        if row is None:
+            _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
+    else:
+        turned_dirty = bool(MonthState.objects.filter(month=month, dirty_since__isnull=True).update(dirty_since=now))
+        if not turned_dirty:
+            if MonthState.objects.filter(month=month).update(dirty_since=now):
+                return
+            _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
     if turned_dirty:
         from referral.queueing import delay_safely
 

@@ -158,3 +158,27 @@ def test_list_pages_query_count_is_pinned(name, counselor, mf_counselor, web, dj
     # Three constant directory prefetches (service, sending and receiving center) and the counts
     # split in two (see referral.selectors): fixed, not per row.
     assert len(one) <= 18
+
+
+def test_queue_rows_offer_every_decline_reason_and_preselect_each_rows_assignee(
+    counselor, mf_counselor, make_staff, web, django_capture_on_commit_callbacks
+):
+    from referral.models import DeclineReason
+
+    colleague = make_staff(center=mf_counselor.staff.center)
+    colleague.first_name = "<b>동료</b>"
+    colleague.save()
+    waiting = walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    taken = walk_to("accepted", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    Referral.objects.filter(pk=taken.pk).update(assigned_to=colleague)
+    Referral.objects.filter(pk=waiting.pk).update(assigned_to=None)
+
+    html = web(mf_counselor).get(reverse("referral:queue")).content.decode()
+    rows = {pk: html.split(f'data-referral="{pk}"', 1)[1].split("</tr>", 1)[0] for pk in (waiting.pk, taken.pk)}
+    for value, _label in DeclineReason.choices:
+        assert f'<option value="{value}">' in rows[waiting.pk]
+    assert "decline" not in rows[taken.pk]  # only a waiting referral can be declined
+    assert f'<option value="{colleague.pk}" selected>&lt;b&gt;동료&lt;/b&gt;</option>' in rows[taken.pk]
+    assert f'<option value="{mf_counselor.pk}">' in rows[taken.pk]
+    assert " selected" not in rows[waiting.pk]
+    assert "<b>동료" not in html

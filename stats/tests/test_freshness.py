@@ -60,3 +60,26 @@ def test_a_change_during_a_rebuild_keeps_the_month_dirty(directory):
     MonthState.objects.filter(month=month).update(dirty_since=later)
     stats_refresh_month(month=month)
     assert MonthState.objects.get(month=month).dirty_since == later
+
+
+def test_flagging_queues_one_rebuild_when_the_month_turns_dirty_and_none_while_it_stays_dirty(directory, monkeypatch):
+    import referral.queueing
+    from stats.services import _flag_dirty
+
+    queued: list[str] = []
+    monkeypatch.setattr(referral.queueing, "delay_safely", lambda task, *args: queued.append(args[0]))
+    month = timezone.localdate().replace(day=1)
+
+    _flag_dirty(month)  # no row yet: created dirty
+    assert queued == [month.isoformat()]
+    first = MonthState.objects.get(month=month).dirty_since
+    assert first is not None
+
+    _flag_dirty(month)  # already dirty: the time moves on, no second rebuild
+    assert queued == [month.isoformat()]
+    assert MonthState.objects.get(month=month).dirty_since > first
+
+    MonthState.objects.filter(month=month).update(dirty_since=None)  # a rebuild finished
+    _flag_dirty(month)
+    assert queued == [month.isoformat(), month.isoformat()]
+    assert MonthState.objects.get(month=month).dirty_since is not None

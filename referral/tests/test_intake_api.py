@@ -1,0 +1,59 @@
+"""An intake through the API as a token client does it: client, consent, case, referral."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from referral.models import Referral
+
+pytestmark = pytest.mark.django_db
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_a_token_intake_creates_everything_with_a_fixed_small_number_of_queries(counselor):
+    api = _token_client(counselor)
+    counts = []
+
+    def post(path: str, body: dict) -> dict:
+        with CaptureQueriesContext(connection) as queries:
+            resp = api.post(path, body, format="json")
+        assert resp.status_code == 201, resp.content
+        counts.append(len(queries))
+        return resp.json()
+
+    client = post("/api/v1/clients/", {"name": "토큰접수", "birth_date": "1980-01-02", "phone": "010-3100-4640"})
+    post(
+        f"/api/v1/clients/{client['id']}/consents/",
+        {"purpose": "referral", "organization_kinds": ["employment_welfare", "microfinance"], "method": "electronic"},
+    )
+    case = post(
+        "/api/v1/cases/",
+        {"client": client["id"], "channel": "walk_in", "needs": [{"domain": "finance", "code": "policy_loan"}]},
+    )
+    assert case["needs"] == [{"domain": "finance", "code": "policy_loan", "note": ""}]
+    assert case["client"] == client["id"] and case["status"] == "open"
+    referral = post("/api/v1/referrals/", {"case": case["id"], "service": "policy_microloan"})
+    assert referral["status"] == "requested" and referral["from_center"] == "EW-SEOUL-GWANAK"
+    assert [e["kind"] for e in referral["events"]] == ["create"]
+    assert Referral.objects.filter(pk=referral["id"], case_id=case["id"]).exists()
+    # One token lookup with the staff profile joined (no second profile query, no password hash),
+    # no savepoint for a client without an RRN, no detail prefetches in the case and referral answers.
+    # (In the test transaction BEGIN/COMMIT are savepoints; the post-commit work does not run here.)
+    assert counts == [6, 5, 7, 11], counts
+
+
+def test_a_bad_or_inactive_token_is_401(counselor):
+    api = _token_client(counselor)
+    counselor.is_active = False
+    counselor.save()
+    assert api.get("/api/v1/referrals/").status_code == 401
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert stranger.get("/api/v1/referrals/").status_code == 401
