@@ -94,7 +94,12 @@ class MonthlyStatsView(APIView):
                 enum=["", "employment", "welfare", "finance"],
                 description="Domain; empty means all (as the dashboard form sends it).",
             ),
-            OpenApiParameter("group", OpenApiTypes.STR, enum=[g for g, _l in GROUPS]),
+            OpenApiParameter(
+                "group",
+                OpenApiTypes.STR,
+                enum=["", *(g for g, _l in GROUPS)],
+                description="Grouping of the rows; empty means by month (as the dashboard form sends it).",
+            ),
             OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS)),
         ],
         responses={
