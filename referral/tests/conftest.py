@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,10 @@ def celery_worker_on(transactional_db: None) -> Iterator[Callable[[str], subproc
     Needs `@pytest.mark.django_db(transaction=True)`: the worker is another process and only sees committed rows.
     """
     procs: list[subprocess.Popen] = []
+    # The shared test Redis db is the tests' own: drop messages an earlier (interrupted) run left
+    # there before this test enqueues anything, or a worker would act on ids of another test
+    # database. (`own_redis` servers start empty.)
+    redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")).flushdb()
 
     def start(broker_url: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         _use_broker(broker_url)
