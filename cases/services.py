@@ -61,6 +61,15 @@ User = Any
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+def _optional_int(value: object, low: int, high: int, *, field: str, message: str) -> int | None:
+    """None for an empty value, the int when it is a whole number in [low, high], else a field error."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    raise InvalidInput(message, field=field)
+
+
 def _choice(value: object, choices: Iterable[str], *, field: str, blank: bool = False) -> str:
     if value in (None, "") and blank:
         return ""
@@ -151,12 +160,9 @@ def _facts(
                 raise InvalidInput(_("Select a valid region."), field="region")
             out["region"] = found
     if household_size is not UNSET:
-        if household_size in (None, ""):
-            out["household_size"] = None
-        elif isinstance(household_size, int) and not isinstance(household_size, bool) and 1 <= household_size <= 20:
-            out["household_size"] = household_size
-        else:
-            raise InvalidInput(_("Enter a household size between 1 and 20."), field="household_size")
+        out["household_size"] = _optional_int(
+            household_size, 1, 20, field="household_size", message=_("Enter a household size between 1 and 20.")
+        )
     if income_band is not UNSET:
         out["income_band"] = _choice(income_band or IncomeBand.UNKNOWN, IncomeBand.values, field="income_band")
     if employment_status is not UNSET:
@@ -166,12 +172,13 @@ def _facts(
     if debt_status is not UNSET:
         out["debt_status"] = _choice(debt_status or DebtStatus.UNKNOWN, DebtStatus.values, field="debt_status")
     if arrears_days is not UNSET:
-        if arrears_days in (None, ""):
-            out["arrears_days"] = None
-        elif isinstance(arrears_days, int) and not isinstance(arrears_days, bool) and 0 <= arrears_days <= 36500:
-            out["arrears_days"] = arrears_days
-        else:
-            raise InvalidInput(_("Enter the days in arrears as a whole number from 0."), field="arrears_days")
+        out["arrears_days"] = _optional_int(
+            arrears_days,
+            0,
+            36500,
+            field="arrears_days",
+            message=_("Enter the days in arrears as a whole number from 0."),
+        )
     if out.get("arrears_days") and "debt_status" in out and out["debt_status"] in (DebtStatus.UNKNOWN, ""):
         out["debt_status"] = DebtStatus.ARREARS
     return out

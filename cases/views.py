@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -166,8 +167,17 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _fail(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, exc.detail)
+def _submit(request: HttpRequest, form: forms.Form | None, action: Callable[[], Any], success: str) -> None:
+    """Validate the form (if any), run one service call, and say how it went as a page message."""
+    if form is not None and not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, success)
 
 
 @require_POST
@@ -175,14 +185,12 @@ def _fail(request: HttpRequest, exc: DomainError) -> None:
 def case_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get_for_user(request.user, pk)
     form = NoteForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-    else:
-        try:
-            services.case_note_add(user=request.user, case=case, text=form.cleaned_data["text"])
-            messages.success(request, _("Note added."))
-        except DomainError as exc:
-            _fail(request, exc)
+    _submit(
+        request,
+        form,
+        lambda: services.case_note_add(user=request.user, case=case, text=form.cleaned_data["text"]),
+        _("Note added."),
+    )
     return redirect("cases:case_detail", pk=case.pk)
 
 
@@ -191,14 +199,9 @@ def case_note_add(request: HttpRequest, pk: int) -> HttpResponse:
 def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get_for_user(request.user, pk)
     form = CloseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-    else:
-        try:
-            services.case_close(user=request.user, case=case, **form.cleaned_data)
-            messages.success(request, _("Case closed."))
-        except DomainError as exc:
-            _fail(request, exc)
+    _submit(
+        request, form, lambda: services.case_close(user=request.user, case=case, **form.cleaned_data), _("Case closed.")
+    )
     return redirect("cases:case_detail", pk=case.pk)
 
 
@@ -207,20 +210,18 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
 def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
     client = selectors.client_get_for_user(request.user, pk)
     form = ConsentForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-    else:
-        try:
-            services.consent_record(
-                user=request.user,
-                client=client,
-                purpose=ConsentPurpose.REFERRAL,
-                method=form.cleaned_data["method"],
-                organization_kinds=form.cleaned_data["organization_kinds"],
-            )
-            messages.success(request, _("Consent recorded."))
-        except DomainError as exc:
-            _fail(request, exc)
+    _submit(
+        request,
+        form,
+        lambda: services.consent_record(
+            user=request.user,
+            client=client,
+            purpose=ConsentPurpose.REFERRAL,
+            method=form.cleaned_data["method"],
+            organization_kinds=form.cleaned_data["organization_kinds"],
+        ),
+        _("Consent recorded."),
+    )
     return redirect("cases:client_detail", pk=client.pk)
 
 
@@ -228,9 +229,10 @@ def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
 @center_staff_required
 def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     consent = selectors.consent_get_for_user(request.user, pk)
-    try:
-        services.consent_withdraw(user=request.user, consent=consent)
-        messages.success(request, _("Consent withdrawn. Open referrals that relied on it are cancelled."))
-    except DomainError as exc:
-        _fail(request, exc)
+    _submit(
+        request,
+        None,
+        lambda: services.consent_withdraw(user=request.user, consent=consent),
+        _("Consent withdrawn. Open referrals that relied on it are cancelled."),
+    )
     return redirect("cases:client_detail", pk=consent.client_id)
