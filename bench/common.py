@@ -120,5 +120,4 @@ class Context:
     dataset: dict[str, Any]
     sample: Sample
     repeat: int
-    stats_alias: str = "default"
     generated_now: dict[str, Any] | None = None

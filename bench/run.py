@@ -33,6 +33,8 @@ SIZES = {
     "full": {"clients": 200_000, "referrals": 1_000_000, "months": 24, "repeat": 200, "stats_referrals": 10_000_000},
 }
 SEED = 20260301
+# The statistics dataset of --size full: its referrals all fall in the 12 months the dashboard shows.
+STATS_MONTHS = 12
 MARK_START, MARK_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 
 
@@ -89,7 +91,7 @@ def machine(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: int) -> dict | None:
+def ensure_dataset(name: str, clients: int, referrals: int, months: int) -> dict | None:
     """Generate the dataset unless the marker says it is there; return generation figures when generated."""
     from django.core.management import call_command
     from django.db import connections
@@ -98,10 +100,10 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
     from centers.services import directory_load
     from centers.synthetic import Spec, generate_synthetic, stderr_progress
 
-    conn = connections[alias]
+    conn = connections["default"]
     executor = MigrationExecutor(conn)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    call_command("migrate", database=alias, verbosity=0)
+    call_command("migrate", verbosity=0)
     with conn.cursor() as cur:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset (name text PRIMARY KEY, clients bigint, referrals bigint, "
@@ -116,10 +118,7 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
             # refresh statistics and the visibility map, as after a fresh load.
             _vacuum(conn)
         return None
-    if alias == "default":
-        directory_load()
-    else:
-        raise SystemExit("the stats dataset database must hold the directory: load it with manage.py first")
+    directory_load()
     with conn.cursor() as cur:
         cur.execute(
             "TRUNCATE cases_client, cases_consent, cases_case, cases_need, referral_referral, referral_referralevent "
@@ -129,7 +128,6 @@ def ensure_dataset(alias: str, name: str, clients: int, referrals: int, months: 
     print(f"dataset {name}: generating {referrals:,} referrals / {clients:,} clients", file=sys.stderr)
     result = generate_synthetic(
         Spec(clients=clients, referrals=referrals, months=months, seed=SEED),
-        using=alias,
         progress=stderr_progress,
         analyze=False,
     )
@@ -156,6 +154,29 @@ def _vacuum(conn) -> None:  # type: ignore[no-untyped-def]
             # VACUUM sets the visibility map so counts can be index-only scans, as on a settled database.
             cur.execute(f"VACUUM (ANALYZE) {table}")
     print(f"VACUUM ANALYZE {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+
+def stats_in_child(stats_url: str, size: str) -> list[dict]:
+    """Run bench_stats in a child process whose database is the 10M statistics dataset.
+
+    The dashboard reads Django's default connection, so the 10M data set gets a process of its own
+    rather than a second alias; the child generates the data set when its marker is missing.
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {**os.environ, "BENCH_DATABASE_URL": stats_url}
+        cmd = [sys.executable, str(Path(__file__)), "--size", size, "--stats-child", out.name]
+        print(f"running bench_stats on {urlsplit(stats_url).path.lstrip('/')} (child process)", file=sys.stderr)
+        done = subprocess.run(cmd, env=env, check=False)
+        text = Path(out.name).read_text()
+    if done.returncode != 0 or not text:
+        from bench.common import Row
+
+        note = f"failed: the statistics child process exited with {done.returncode}"
+        return [Row(name="bench_stats (10M)", n=0, median_ms=0.0, p95_ms=0.0, met=False, note=note).as_dict()]
+    return json.loads(text)
 
 
 def pick_sample():
@@ -222,6 +243,7 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--only", help="comma-separated benchmark modules (e.g. sql,generation)")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--stats-child", metavar="OUT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     size = SIZES[args.size]
 
@@ -241,32 +263,24 @@ def main() -> None:
     os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_CELERY_BROKER_URL", "")
 
     import django
-    from django.conf import settings
 
-    stats_url = None
-    if size.get("stats_referrals"):
-        stats_url = with_db(url, urlsplit(url).path.lstrip("/") + "_stats")
-        ensure_database(stats_url)
     django.setup()
-    if stats_url:
-        import dj_database_url
-
-        settings.DATABASES["stats"] = dj_database_url.parse(stats_url)
-        from django.db import connections
-
-        connections.settings = connections.configure_settings(settings.DATABASES)
 
     from bench.common import Context, Row
 
     t_all = time.perf_counter()
     dataset = {"clients": size["clients"], "referrals": size["referrals"], "months": size["months"]}
-    generated = ensure_dataset("default", "pages", size["clients"], size["referrals"], size["months"])
-    if stats_url:
-        from django.core.management import call_command
-
-        call_command("migrate", database="stats", verbosity=0)
+    if args.stats_child:
+        # The 10M-referral statistics database of --size full: its own dataset, only the stats module.
+        n = size["stats_referrals"]
+        dataset = {"clients": n // 5, "referrals": n, "months": STATS_MONTHS, "stats_referrals": n}
+        generated = ensure_dataset("stats", n // 5, n, STATS_MONTHS)
+    else:
+        generated = ensure_dataset("pages", size["clients"], size["referrals"], size["months"])
+    stats_url = None
+    if size.get("stats_referrals") and not args.stats_child:
+        stats_url = with_db(url, urlsplit(url).path.lstrip("/") + "_stats")
         dataset["stats_referrals"] = size["stats_referrals"]
-        ensure_dataset("stats", "stats", size["stats_referrals"] // 5, size["stats_referrals"], 24)
     info = machine(url, redis_url)
     ctx = Context(
         size=args.size,
@@ -275,7 +289,6 @@ def main() -> None:
         dataset=dataset,
         sample=pick_sample(),
         repeat=size["repeat"],
-        stats_alias="stats" if stats_url else "default",
         generated_now=generated,
     )
     bench_dir = Path(__file__).resolve().parent
@@ -283,6 +296,11 @@ def main() -> None:
     if args.only:
         wanted = {f"bench_{x.strip()}" for x in args.only.split(",")}
         modules = [m for m in modules if m in wanted]
+    if args.stats_child:
+        modules = ["bench_stats"]
+    run_stats_child = stats_url is not None and "bench_stats" in modules
+    if run_stats_child:
+        modules.remove("bench_stats")
     rows: list[dict] = []
     for name in modules:
         t0 = time.perf_counter()
@@ -296,6 +314,12 @@ def main() -> None:
                 Row(name=name, n=0, median_ms=0.0, p95_ms=0.0, met=False, note=f"failed: {exc!r}"[:300]).as_dict()
             )
         print(f"  {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    if run_stats_child:
+        assert stats_url is not None
+        rows.extend(stats_in_child(stats_url, args.size))
+    if args.stats_child:
+        Path(args.stats_child).write_text(json.dumps(rows, default=str, ensure_ascii=False))
+        return
     text = table(rows, info, args.size, dataset)
     print(text)
     results = bench_dir / "results"

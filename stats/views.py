@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from centers.errors import PermissionDenied
@@ -61,6 +65,34 @@ def chart_data(report: StatsReport) -> dict[str, Any]:
     }
 
 
+_SUPPRESSED = ("<5", "*")
+
+
+def _td(v: Any) -> str:
+    if v is None:
+        return "<td></td>"
+    if type(v) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return f"<td>{v}</td>"  # what localize() gives an int without grouping, at a fraction of the cost
+    if isinstance(v, str) and v in _SUPPRESSED:
+        return f'<td><span class="suppressed">{conditional_escape(v)}</span></td>'
+    return f"<td>{conditional_escape(localize(v))}</td>"
+
+
+def table_body(rows: list[list[Any]]) -> SafeString:
+    """The table's `<tr>`s, the totals row (last) marked, built in one pass.
+
+    A national year by desk is ~1,000 rows × 25 figures; rendering each cell through template tags
+    took most of the page's time. Every value is escaped here exactly as `{{ v }}` would (localized,
+    then escaped); the suppression markers get their span.
+    """
+    last = len(rows) - 1
+    lines = [
+        ('<tr class="total">' if i == last else "<tr>") + "".join(_td(v) for v in row) + "</tr>"
+        for i, row in enumerate(rows)
+    ]
+    return mark_safe("\n".join(lines))  # noqa: S308 - every value went through conditional_escape
+
+
 def _query(request: HttpRequest) -> tuple[StatsFilterForm, StatsQuery | None]:
     form = StatsFilterForm(request.GET.dict())
     if not form.is_valid():
@@ -104,10 +136,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "params": request.GET.urlencode(),
     }
     if report is not None:
-        headers, kinds, rows = table_matrix(report)
-        context.update(
-            headers=headers, table=list(zip(rows, [kinds] * len(rows), strict=True)), chart=chart_data(report)
-        )
+        headers, _kinds, rows = table_matrix(report)
+        context.update(headers=headers, table_body=table_body(rows), chart=chart_data(report))
     return render(request, "stats/dashboard.html", context, status=status)
 
 

@@ -1,6 +1,7 @@
 import csv
 import io
 from datetime import date, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -152,6 +153,61 @@ def test_csv_export_opens_with_korean_intact_and_matches_the_table(client, seede
     page = client.get(reverse("stats:dashboard") + QS + "&group=center").content.decode()
     for cell in gwanak[:6]:
         assert f"<td>{cell}</td>" in page
+
+
+class _TableReader(HTMLParser):
+    """The stats table's body as [(row class, [(cell text, span class or None)])]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self._in_table = self._in_body = False
+        self._cell: list[str] | None = None
+        self._span: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("data-testid") == "stats-table":
+            self._in_table = True
+        elif self._in_table and tag == "tbody":
+            self._in_body = True
+        elif self._in_body and tag == "tr":
+            self.rows.append((a.get("class") or "", []))
+        elif self._in_body and tag == "td":
+            self._cell, self._span = [], None
+        elif self._cell is not None and tag == "span":
+            self._span = a.get("class")
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.rows[-1][1].append(("".join(self._cell), self._span))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = self._in_table = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.mark.parametrize("group", ["center", "desk", "month"])
+def test_dashboard_table_is_exactly_the_csv_with_markers_for_suppressed_cells_and_the_total(
+    client, seeded, ministry_user, group
+):
+    _login(client, ministry_user)
+    csv_rows = list(
+        csv.reader(
+            io.StringIO(client.get(reverse("stats:export_csv") + QS + f"&group={group}").content.decode("utf-8-sig"))
+        )
+    )
+    reader = _TableReader()
+    reader.feed(client.get(reverse("stats:dashboard") + QS + f"&group={group}").content.decode())
+    assert [[text for text, _span in cells] for _cls, cells in reader.rows] == csv_rows[1:]
+    assert [cls for cls, _cells in reader.rows] == [""] * (len(csv_rows) - 2) + ["total"]
+    marked = [(text, span) for _cls, cells in reader.rows for text, span in cells if text in ("<5", "*")]
+    if group != "month":  # national monthly totals are large; per center and desk, Busan's 2 clients are not
+        assert marked, "the seeded Busan rows are small: the ministry must see suppressed cells"
+    assert all(span == "suppressed" for _text, span in marked)
 
 
 def test_xlsx_export_opens_and_matches_the_table_with_a_filter_sheet(client, seeded, ministry_user):
