@@ -530,10 +530,6 @@ def _ts(v: float) -> str:
     return _DAY_TEXT[days] + _HMS[sec] + _MS[frac]
 
 
-def _ts_or_null(v: float | None) -> str:
-    return NULL if v is None else _ts(v)
-
-
 def _copy_safe(values: Any) -> None:
     """The generator writes text fields without escaping: its vocabularies must not need any."""
     for v in values:
@@ -1099,7 +1095,7 @@ class _Generator:
                 )
                 cases.append(
                     f"{case_id}\t{client_id}\t{center.id}\t{counselor}\t{channel}\t{status}\t\t"
-                    f"{_ts(t_case)}\t{_ts_or_null(closed)}\t{closed_by}\t{result}\n"
+                    f"{_ts(t_case)}\t{NULL if closed is None else _ts(closed)}\t{closed_by}\t{result}\n"
                 )
                 case_id += 1
             # The client row, its consents.
@@ -1209,10 +1205,13 @@ class _Generator:
         key = (center.id, service.id, from_desk.id)
         kinds: set[str] = set()
         add = events.append
+        day_text, hms, ms_text = _DAY_TEXT, _HMS, _MS
 
         def ev(at: float, by: int | None, kind: str, frm: str, to: str, desk: int | None, reason: str = "") -> str:
-            """Append the event's line (its id comes later); return its time as text."""
-            s = _ts(at)
+            """Append the event's line (its id comes later); return its time as text (_ts, inlined)."""
+            sec, frac = divmod(int(at * 1000.0), 1000)
+            days, sec = divmod(sec, 86_400)
+            s = day_text[days] + hms[sec] + ms_text[frac]
             add(
                 f"{rid}\t{s}\t{NULL if by is None else by}\t{kind}\t{frm}\t{to}\t"
                 f"{NULL if desk is None else desk}\t{reason}\t\t{{}}\n"
@@ -1397,7 +1396,8 @@ class _Generator:
             f"{rid}\t{case_id}\t{client_id}\t{service.id}\t{consent_id}\t{priority}\t{status}\t{before_hold}\t"
             f"{center.id}\t{from_desk.id}\t{to_desk}\t{to_center}\t{NULL if assigned is None else assigned}\t"
             f"{creator}\t\t{created_s}\t{routed_s}\t{accepted_s}\t{started_s}\t{closed_s}\t{t_s}\t"
-            f"{_ts_or_null(accept_due)}\t{_ts_or_null(contact_due)}\t{_ts_or_null(close_due)}\t{escalated}\t"
+            f"{NULL if accept_due is None else _ts(accept_due)}\t{NULL if contact_due is None else _ts(contact_due)}\t"
+            f"{NULL if close_due is None else _ts(close_due)}\t{escalated}\t"
             f"{outcome}\t{_BOOL[achieved]}\t{detail}\t{reason}\t{attempts}\t{_BOOL[colocated]}\n"
         )
         return line, kinds, status, closed, achieved
