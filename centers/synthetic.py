@@ -25,6 +25,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import operator
 import queue
 import random
 import sys
@@ -787,9 +788,11 @@ class _no_auto_now:
 # --- Generation ---
 
 
+_RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
 def _check_digit(digits12: str) -> str:
-    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-    total = sum(int(d) * w for d, w in zip(digits12, weights, strict=True))
+    total = sum(map(operator.mul, map(int, digits12), _RRN_WEIGHTS))
     return str((11 - total % 11) % 10)
 
 
