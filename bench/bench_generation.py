@@ -77,7 +77,8 @@ def run(ctx: Context) -> list[Row]:
             seconds,
             n,
             base,
-            f"{result.counts['events']:,} events; rolled back after timing",
+            f"{result.counts['events']:,} events; next batch built in a thread while one is written; "
+            "rolled back after timing",
         )
     )
     return rows

@@ -8,7 +8,6 @@ rotation keeps old ids valid; `rrn_reencrypt` moves a row to the current key.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -72,11 +71,16 @@ def rrn_birth_prefix(digits: str) -> str:
     return f"{digits[:6]}-{digits[6]}"
 
 
+@lru_cache(maxsize=8)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
 def rrn_encrypt(digits: str) -> bytes:
     keys = _key_list()
     key_id = len(keys) - 1
     nonce = os.urandom(12)
-    return bytes([key_id]) + nonce + AESGCM(keys[0]).encrypt(nonce, digits.encode(), _AAD)
+    return bytes([key_id]) + nonce + _aead(keys[0]).encrypt(nonce, digits.encode(), _AAD)
 
 
 def rrn_decrypt(blob: bytes) -> str:
@@ -86,7 +90,7 @@ def rrn_decrypt(blob: bytes) -> str:
     if not 0 <= index < len(keys):
         raise ImproperlyConfigured("The key that sealed this RRN is no longer configured.")
     try:
-        return AESGCM(keys[index]).decrypt(blob[1:13], blob[13:], _AAD).decode()
+        return _aead(keys[index]).decrypt(blob[1:13], blob[13:], _AAD).decode()
     except InvalidTag:
         raise ImproperlyConfigured("An RRN failed authentication: wrong key or tampered data.") from None
 
@@ -96,5 +100,4 @@ def rrn_needs_reencrypt(blob: bytes) -> bool:
 
 
 def rrn_blind_index(digits: str) -> str:
-    key = settings.PII_HASH_KEY.encode()
-    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(settings.PII_HASH_KEY.encode(), digits.encode(), "sha256").hex()

@@ -3,16 +3,18 @@
 `generate_synthetic(spec)` writes clients (RRNs sealed with cases/crypto.py), their consents,
 cases and needs, and referrals that went through the lifecycle with coherent timestamps and one
 ReferralEvent per transition. Rows are built in pure Python in batches of about `spec.batch`
-referrals and written with COPY on PostgreSQL (bulk_create elsewhere).
+referrals, directly as COPY text lines, and written with COPY on PostgreSQL (bulk_create
+elsewhere, from the same lines). On PostgreSQL a builder thread makes batch k+1 while the
+calling thread, the only one that touches the database, writes batch k.
 
 Everything is drawn from one `random.Random(seed)`: the same seed, `now` and starting database
 give the same rows. The one exception is the RRN ciphertext, whose AES-GCM nonce comes from
 os.urandom inside `rrn_encrypt` (a deterministic nonce would be a real weakness to copy into
 production code); the decrypted RRNs and their blind indexes are identical.
 
-Ids are drawn from the tables' own sequences (`nextval` over a series), so the sequences stay
-correct and a concurrent writer cannot collide with a batch. Each batch is one transaction with
-every constraint checked; nothing is disabled or deferred past its commit.
+Ids are taken in blocks from the tables' own sequences, so the sequences stay correct and a
+concurrent writer cannot collide with a batch. Each batch is one transaction with every
+constraint checked; nothing is disabled or deferred past its commit.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import datetime as dt
 import itertools
 import json
 import math
+import operator
+import queue
 import random
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -37,7 +42,52 @@ from django.db import DatabaseError, IntegrityError, connections, models, transa
 
 from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
 from cases.needs import NEEDS
-from centers.models import Center, CenterKind, Desk, Role, Service, ServiceOutcome, StaffProfile
+from centers.models import Center, CenterKind, Desk, Region, Role, Service, ServiceOutcome, StaffProfile
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
+
+_T = TypeVar("_T")
+
+
+class _Random(random.Random):
+    """random.Random whose randint, randrange and choice take one call instead of three.
+
+    Each draws exactly what the base class draws (getrandbits(k) until below n, as in
+    `Random._randbelow_with_getrandbits`), so a seed gives the same stream and the same rows.
+    """
+
+    def _below(self, n: int) -> int:
+        k = n.bit_length()
+        r = self.getrandbits(k)
+        while r >= n:
+            r = self.getrandbits(k)
+        return r
+
+    def randint(self, a: int, b: int) -> int:
+        n = b - a + 1
+        k = n.bit_length()
+        r = self.getrandbits(k)
+        while r >= n:
+            r = self.getrandbits(k)
+        return a + r
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        if step != 1 or start < 0 or (stop is not None and stop <= start) or (stop is None and start <= 0):
+            return super().randrange(start, stop, step)
+        if stop is None:
+            return self._below(start)
+        return start + self._below(stop - start)
+
+    def choice(self, seq: SupportsLenAndGetItem[_T]) -> _T:
+        n = len(seq)
+        if not n:
+            return super().choice(seq)
+        k = n.bit_length()
+        r = self.getrandbits(k)
+        while r >= n:
+            r = self.getrandbits(k)
+        return seq[r]
 
 
 def _pick(rng: random.Random, population: Sequence[Any], cum: Sequence[float]) -> Any:
@@ -221,9 +271,6 @@ TABLES = (
     ("referral_referral", REFERRAL_COLUMNS),
     ("referral_referralevent", EVENT_COLUMNS),
 )
-# Where each referral status's timestamp columns come from: column positions in REFERRAL_COLUMNS.
-_R = {name: i for i, name in enumerate(REFERRAL_COLUMNS)}
-_JSON_COLUMNS = {"organization_kinds", "outcome_detail", "data"}
 
 
 @dataclass(frozen=True)
@@ -265,6 +312,7 @@ class _Calendar:
                 self.bdays.append(self.first + i)
         for i in range(days):
             self.ge.append(bisect.bisect_left(self.bdays, self.first + i))
+        self.last = len(self.bdays) - 1
         # Seconds between the epoch and local (KST, no DST) midnight of day ordinal 0.
         self.epoch_offset = dt.datetime(1970, 1, 1, tzinfo=UTC).toordinal() * DAY + 9 * 3600.0
 
@@ -276,8 +324,8 @@ class _Calendar:
 
     def add(self, ts: float, n: int) -> float:
         """The same local time of day, n business days later (from the next business day if ts is not one)."""
-        d = self.day(ts)
-        target = self.bdays[min(self.ge[d - self.first] + n, len(self.bdays) - 1)]
+        d = int((ts + self.epoch_offset) // DAY)
+        target = self.bdays[min(self.ge[d - self.first] + n, self.last)]
         return ts + (target - d) * DAY
 
     def office_time(self, day: int, rng: random.Random) -> float:
@@ -392,17 +440,31 @@ class _Directory:
         self.sender_cum = _cum([CENTER_WEIGHT[self.centers[c].kind] for c in self.sender_ids])
         self._candidates: dict[tuple[int, int, int], list[tuple[_DeskInfo, bool, float]]] = {}
         self._route_json: dict[tuple[int, int, int, int], str] = {}
+        self._from_desk: dict[tuple[int, str], _DeskInfo] = {}
         self.domain_services: dict[str, tuple[list[int], list[float]]] = {}
         for s in services:
             ids, weights = self.domain_services.setdefault(s.domain, ([], []))
             ids.append(s.id)
             weights.append(SERVICE_WEIGHTS.get(s.code, 0.1))
         self.domain_services = {k: (ids, list(_cum(ws))) for k, (ids, ws) in self.domain_services.items()}
+        # The directory rows generated rows point at, by table (locked by each batch).
+        User = get_user_model()
+        self.ids_by_table: dict[str, list[int]] = {
+            Center._meta.db_table: sorted(self.centers),
+            Desk._meta.db_table: sorted(self.desks),
+            Service._meta.db_table: sorted(self.services),
+            Region._meta.db_table: sorted({c.region_id for c in self.centers.values()}),
+            User._meta.db_table: sorted({u for c in self.centers.values() for u in (*c.counselors, c.manager)}),
+        }
 
     def from_desk(self, center: _CenterInfo, domain: str) -> _DeskInfo:
         """The desk a referral leaves from: the center's own (non-outreach) desk in another domain."""
-        own = [d for d in center.desks if not d.outreach and d.domain != domain]
-        return (own or [d for d in center.desks if d.domain != domain] or center.desks)[0]
+        key = (center.id, domain)
+        found = self._from_desk.get(key)
+        if found is None:
+            own = [d for d in center.desks if not d.outreach and d.domain != domain]
+            found = self._from_desk[key] = (own or [d for d in center.desks if d.domain != domain] or center.desks)[0]
+        return found
 
     def candidates(self, center_id: int, service_id: int, from_desk_id: int) -> list[tuple[_DeskInfo, bool, float]]:
         """Routing order: desks that deliver the service, co-located first, then by distance."""
@@ -444,7 +506,71 @@ class _Directory:
         return found
 
 
+# --- COPY text ---
+
+NULL = "\\N"  # COPY's text form of NULL
+
+
+class _DayText(dict[int, str]):
+    """'YYYY-MM-DD ' of day n since the epoch, made on first use."""
+
+    def __missing__(self, days: int) -> str:
+        text = self[days] = (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat() + " "
+        return text
+
+
+_DAY_TEXT = _DayText()
+_HMS = [f"{h:02d}:{m:02d}:{sec:02d}." for h in range(24) for m in range(60) for sec in range(60)]
+_MS = [f"{ms:03d}+00" for ms in range(1000)]
+
+
+def _ts(v: float) -> str:
+    """UTC text for PostgreSQL at millisecond precision: ~0.5 µs where isoformat() costs 3."""
+    sec, frac = divmod(int(v * 1000.0), 1000)
+    days, sec = divmod(sec, 86_400)
+    return _DAY_TEXT[days] + _HMS[sec] + _MS[frac]
+
+
+def _copy_safe(values: Any) -> None:
+    """The generator writes text fields without escaping: its vocabularies must not need any."""
+    for v in values:
+        if any(c in str(v) for c in "\\\t\n\r"):
+            raise ValueError(f"{v!r} would need escaping in COPY text")
+
+
 # --- Writers ---
+
+# How many COPY lines go to the server in one write.
+_CHUNK = 4000
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """The first id of each table's block for one batch (blocks are contiguous)."""
+
+    client: int
+    consent: int
+    case: int
+    need: int
+    referral: int
+
+
+@dataclass
+class _Plan:
+    """A batch's clients: each one's center and case sizes (referrals per case; [0] = advice only)."""
+
+    clients: list[tuple[_CenterInfo, list[int]]]
+    cases: int
+    referrals: int
+
+
+@dataclass
+class _Batch:
+    """COPY lines per table; the event lines start after their id, which the writer prepends."""
+
+    lines: dict[str, list[str]]
+    first: _Ids
+    encrypt_seconds: float
 
 
 class _Writer:
@@ -455,66 +581,119 @@ class _Writer:
         self.copy_seconds = 0.0
         self._next: dict[str, int] = {}
         self.fast_fk = True
-        self._conv: dict[str, list[Callable[[Any], str]]] = {}
         self.fk_set_wise = False
+        self.valid_ids: dict[str, list[int]] = {}
+        self._fks: dict[str, list[tuple[str, str]]] = {}
 
-    def reserve(self, table: str, n: int) -> list[int]:
+    def reserve(self, table: str, n: int) -> int:
+        """The first of n consecutive ids taken from the table's own sequence."""
         if n == 0:
-            return []
+            return 0
         if self.postgres:
             with self.conn.cursor() as cur:
-                # A block of n ids from the table's own sequence. The lock (held to the batch's
-                # commit) keeps concurrent inserts, and so their nextval, out of the block.
+                # The lock (held to the batch's commit) keeps concurrent inserts, and so their
+                # nextval, out of the block.
                 cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
                 cur.execute(
                     "SELECT setval(s, nextval(s) + %s - 1) - %s + 1 FROM pg_get_serial_sequence(%s, 'id') AS s",
                     [n, n, table],
                 )
-                start = cur.fetchone()[0]
-        else:
-            if table not in self._next:
-                with self.conn.cursor() as cur:
-                    cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - constant table names
-                    self._next[table] = cur.fetchone()[0] + 1
-            start = self._next[table]
-            self._next[table] = start + n
-        return list(range(start, start + n))
-
-    def begin_batch(self) -> None:
-        """Inside the batch transaction: skip the per-row foreign key triggers, checked set-wise in end_batch."""
-        self.fk_set_wise = False
-        if self.postgres and self.fast_fk:
+                start: int = cur.fetchone()[0]
+                return start
+        if table not in self._next:
             with self.conn.cursor() as cur:
-                try:
-                    with transaction.atomic(using=self.using):
-                        cur.execute("SET LOCAL session_replication_role = replica")
-                    self.fk_set_wise = True
-                except DatabaseError:
-                    # Not a superuser: keep the (slower) per-row checks.
-                    self.fast_fk = False
+                cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - constant table names
+                self._next[table] = cur.fetchone()[0] + 1
+        start = self._next[table]
+        self._next[table] = start + n
+        return start
+
+    def reserve_plan(self, plan: _Plan) -> _Ids:
+        return _Ids(
+            client=self.reserve("cases_client", len(plan.clients)),
+            consent=self.reserve("cases_consent", 2 * len(plan.clients)),
+            case=self.reserve("cases_case", plan.cases),
+            need=self.reserve("cases_need", plan.referrals),
+            referral=self.reserve("referral_referral", plan.referrals),
+        )
+
+    def begin_batch(self, directory_ids: dict[str, list[int]]) -> None:
+        """Inside the batch transaction: skip the per-row foreign key triggers, checked set-wise in end_batch.
+
+        Like the triggers, the directory rows the batch may point at are locked FOR KEY SHARE
+        until the commit, so they cannot disappear between the check and the commit.
+        """
+        self.fk_set_wise = False
+        self.valid_ids = {}
+        if not (self.postgres and self.fast_fk):
+            return
+        with self.conn.cursor() as cur:
+            try:
+                with transaction.atomic(using=self.using):
+                    cur.execute("SET LOCAL session_replication_role = replica")
+                self.fk_set_wise = True
+            except DatabaseError:
+                # Not a superuser: keep the (slower) per-row checks.
+                self.fast_fk = False
+                return
+            for table, ids in directory_ids.items():
+                cur.execute(
+                    f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",  # noqa: S608
+                    [ids],
+                )
+                self.valid_ids[table] = [row[0] for row in cur.fetchall()]
+
+    def foreign_keys(self, table: str) -> list[tuple[str, str]]:
+        found = self._fks.get(table)
+        if found is None:
+            found = []
+            for f in self._model(table)._meta.concrete_fields:
+                if f.is_relation and f.remote_field is not None:
+                    related: Any = f.related_model
+                    found.append((str(f.column), related._meta.db_table))
+            self._fks[table] = found
+        return found
 
     def end_batch(self, ranges: dict[str, tuple[int, int]]) -> None:
-        """Check every foreign key of the rows just written, one anti-join per key, before the commit."""
+        """Check the rows just written before the commit: one scan of each table's new rows.
+
+        Each block holds exactly its expected rows; every foreign key points into a block of
+        this batch (whose rows were just counted), at a locked directory row, or else at a row
+        that exists (looked up one by one: only for values outside those sets, so never by
+        construction). A failure raises, which rolls the batch back.
+        """
         if not self.fk_set_wise:
             return
-        from django.apps import apps
-
         with self.conn.cursor() as cur:
             for table, (lo, hi) in ranges.items():
-                model = next(m for m in apps.get_models() if m._meta.db_table == table)
-                for f in model._meta.concrete_fields:
-                    if not f.is_relation or f.remote_field is None:
-                        continue
-                    related: Any = f.related_model
-                    target = related._meta.db_table
-                    cur.execute(
-                        f"SELECT count(*) FROM {table} t LEFT JOIN {target} r ON r.id = t.{f.column} "  # noqa: S608
-                        f"WHERE t.id BETWEEN %s AND %s AND t.{f.column} IS NOT NULL AND r.id IS NULL",
-                        [lo, hi],
-                    )
-                    missing = cur.fetchone()[0]
+                checks: list[str] = []
+                params: list[Any] = []
+                names: list[str] = []
+                for column, target in self.foreign_keys(table):
+                    exists = f"EXISTS (SELECT 1 FROM {target} r WHERE r.id = t.{column})"  # noqa: S608
+                    if target in ranges:
+                        checks.append(f"t.{column} NOT BETWEEN %s AND %s AND NOT {exists}")
+                        params.extend(ranges[target])
+                    elif target in self.valid_ids:
+                        checks.append(f"t.{column} <> ALL(%s::bigint[]) AND NOT {exists}")
+                        params.append(self.valid_ids[target])
+                    else:
+                        checks.append(f"NOT {exists}")
+                    names.append(column)
+                filters = "".join(
+                    f", count(*) FILTER (WHERE t.{c} IS NOT NULL AND {check})"
+                    for c, check in zip(names, checks, strict=True)
+                )
+                cur.execute(
+                    f"SELECT count(*){filters} FROM {table} t WHERE t.id BETWEEN %s AND %s",  # noqa: S608
+                    [*params, lo, hi],
+                )
+                found, *orphans = cur.fetchone()
+                if found != hi - lo + 1:
+                    raise IntegrityError(f"{table}: {found} rows in the block of {hi - lo + 1}; batch rolled back")
+                for column, missing in zip(names, orphans, strict=True):
                     if missing:
-                        raise IntegrityError(f"{missing} rows of {table}.{f.column} point nowhere; batch rolled back")
+                        raise IntegrityError(f"{missing} rows of {table}.{column} point nowhere; batch rolled back")
             cur.execute("SET LOCAL session_replication_role = origin")
         self.fk_set_wise = False
 
@@ -523,60 +702,48 @@ class _Writer:
 
         return next(m for m in apps.get_models() if m._meta.db_table == table)
 
-    def _converters(self, table: str, columns: Sequence[str]) -> list[Callable[[Any], str]]:
-        found = self._conv.get(table)
-        if found is None:
-            fields = {f.column: f for f in self._model(table)._meta.concrete_fields}
-            found = []
-            for c in columns:
-                f = fields[c]
-                if isinstance(f, models.DateTimeField):
-                    found.append(lambda v: "\\N" if v is None else _fmt_ts(v))
-                elif isinstance(f, models.BinaryField):
-                    found.append(lambda v: "\\N" if v is None else "\\\\x" + v.hex())
-                elif isinstance(f, models.BooleanField):
-                    found.append(lambda v: "\\N" if v is None else ("t" if v else "f"))
-                elif isinstance(f, (models.CharField, models.TextField, models.JSONField)):
-                    found.append(_fmt_text)
-                else:  # ids, numbers, dates: their str() is PostgreSQL's text form
-                    found.append(lambda v: "\\N" if v is None else str(v))
-            self._conv[table] = found
-        return found
-
-    def write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def write(self, table: str, columns: Sequence[str], lines: list[str], first_id: int | None = None) -> None:
+        """Write COPY lines; with first_id, the lines lack their id (the first column), numbered from it."""
+        if not lines:
             return
         t0 = time.perf_counter()
         if self.postgres:
-            conv = self._converters(table, columns)
-            pairs = list(enumerate(conv))
             with self.conn.cursor() as cur:
-                # Django's CursorWrapper passes .copy through to psycopg 3. The rows are formatted
-                # here: psycopg's write_row cost ~10 µs a row, the join below ~3.
+                # Django's CursorWrapper passes .copy through to psycopg 3.
                 with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for k in range(0, len(rows), 5000):
-                        copy.write(
-                            "".join(["\t".join([f(row[i]) for i, f in pairs]) + "\n" for row in rows[k : k + 5000]])
-                        )
+                    for k in range(0, len(lines), _CHUNK):
+                        part = lines[k : k + _CHUNK]
+                        if first_id is None:
+                            copy.write("".join(part))
+                        else:
+                            ids = range(first_id + k, first_id + k + len(part))
+                            copy.write("".join([f"{i}\t{line}" for i, line in zip(ids, part, strict=True)]))
         else:
-            model = self._model(table)
-            kinds = {f.column: f for f in model._meta.concrete_fields}
-            ts_idx = [i for i, c in enumerate(columns) if isinstance(kinds[c], models.DateTimeField)]
-            json_idx = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
-            objs = []
-            for row in rows:
-                values = list(row)
-                for i in json_idx:
-                    values[i] = json.loads(values[i])
-                for i in ts_idx:
-                    if values[i] is not None:
-                        values[i] = dt.datetime.fromtimestamp(values[i], UTC)
-                obj = model(**dict(zip(columns, values, strict=True)))
-                objs.append(obj)
-            # bulk_create would stamp auto_now fields with the wall clock; keep the generated times.
-            with _no_auto_now(model):
-                model._default_manager.using(self.using).bulk_create(objs, batch_size=500)
+            self._bulk_create(table, columns, lines, first_id)
         self.copy_seconds += time.perf_counter() - t0
+
+    def _bulk_create(self, table: str, columns: Sequence[str], lines: list[str], first_id: int | None) -> None:
+        """Other databases: parse the COPY lines back into model instances."""
+        model = self._model(table)
+        fields = {f.column: f for f in model._meta.concrete_fields}
+        objs = []
+        for n, line in enumerate(lines):
+            text = f"{first_id + n}\t{line}" if first_id is not None else line
+            values: dict[str, Any] = {}
+            for column, raw in zip(columns, text.rstrip("\n").split("\t"), strict=True):
+                f = fields[column]
+                if raw == NULL:
+                    values[f.attname] = None
+                elif isinstance(f, models.JSONField):
+                    values[f.attname] = json.loads(raw)
+                elif isinstance(f, models.BinaryField):
+                    values[f.attname] = bytes.fromhex(raw.removeprefix("\\\\x"))
+                else:
+                    values[f.attname] = f.to_python(raw)
+            objs.append(model(**values))
+        # bulk_create would stamp auto_now fields with the wall clock; keep the generated times.
+        with _no_auto_now(model):
+            model._default_manager.using(self.using).bulk_create(objs, batch_size=500)
 
     def drop_indexes(self) -> list[str]:
         """Bulk mode: drop the plain secondary indexes of the tables written (same transaction), return their DDL."""
@@ -621,40 +788,22 @@ class _no_auto_now:
 # --- Generation ---
 
 
+_RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
 def _check_digit(digits12: str) -> str:
-    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-    total = sum(int(d) * w for d, w in zip(digits12, weights, strict=True))
+    total = sum(map(operator.mul, map(int, digits12), _RRN_WEIGHTS))
     return str((11 - total % 11) % 10)
 
 
-_DAY_TEXT: dict[int, str] = {}
-_HMS = [f"{h:02d}:{m:02d}:{sec:02d}." for h in range(24) for m in range(60) for sec in range(60)]
-
-
-def _fmt_ts(v: float) -> str:
-    """UTC text for PostgreSQL at millisecond precision; isoformat() costs 3 µs, this a third of it."""
-    ms = int(v * 1000.0)
-    days, rest = divmod(ms, 86_400_000)
-    day = _DAY_TEXT.get(days)
-    if day is None:
-        day = _DAY_TEXT[days] = (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat() + " "
-    sec, frac = divmod(rest, 1000)
-    return f"{day}{_HMS[sec]}{frac:03d}+00"
-
-
-def _fmt_text(v: Any) -> str:
-    if v is None:
-        return "\\N"
-    s = str(v)
-    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
-        s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return s
+class _Stop(Exception):
+    """The writer gave up (it failed); the producer thread ends quietly."""
 
 
 class _Generator:
     def __init__(self, spec: Spec, using: str, progress: Callable[[str], None] | None) -> None:
         self.spec = spec
-        self.rng = random.Random(spec.seed)  # noqa: S311 - synthetic data, reproducible on purpose
+        self.rng = _Random(spec.seed)  # noqa: S311 - synthetic data, reproducible on purpose
         now = spec.now or dt.datetime.now(UTC)
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
@@ -666,11 +815,20 @@ class _Generator:
             local_now - dt.timedelta(days=int(self.span / DAY) + 10), local_now + dt.timedelta(days=800)
         )
         self.dir = _Directory(using)
+        _copy_safe(
+            [d.operator_kind for d in self.dir.desks.values()]
+            + [code for good, bad in self.dir.outcomes.values() for code, _ in good + bad]
+            + [s.code for s in self.dir.services.values()]
+            + [s.domain for s in self.dir.services.values()]
+            + list(NEED_FOR_SERVICE.values())
+        )
         self.writer = _Writer(using)
         self.using = using
         self.progress = progress
         self.result = Result()
         self.used_rrn: set[tuple[int, str | None]] = set()
+        self._kinds_json: dict[frozenset[str], str] = {}
+        self._detail_json: dict[tuple[str, int], str] = {}
         from cases.models import Client
 
         if Client.objects.using(using).exists():
@@ -683,9 +841,9 @@ class _Generator:
         if bdays <= 0:
             return ts + 60 + self.rng.random() * 3 * 3600
         cal = self.cal
-        d = cal.day(ts)
-        target = cal.bdays[min(cal.ge[d - cal.first] + bdays, len(cal.bdays) - 1)]
-        return cal.midnight(target) + OFFICE_OPEN + self.rng.random() * OFFICE_HOURS
+        d = int((ts + cal.epoch_offset) // DAY)
+        target = cal.bdays[min(cal.ge[d - cal.first] + bdays, cal.last)]
+        return target * DAY - cal.epoch_offset + OFFICE_OPEN + self.rng.random() * OFFICE_HOURS
 
     def before_now(self, base: float, delta: float) -> float:
         t = base + delta
@@ -711,9 +869,22 @@ class _Generator:
                 diff += 1
         return counts
 
+    def chunks(self, counts: list[int]) -> list[list[int]]:
+        """Consecutive clients holding about spec.batch referrals each."""
+        out = []
+        i = 0
+        while i < len(counts):
+            j, acc = i, 0
+            while j < len(counts) and (acc < self.spec.batch or j == i):
+                acc += counts[j]
+                j += 1
+            out.append(counts[i:j])
+            i = j
+        return out
+
     def run(self, bulk: bool) -> Result:
         t_start = time.perf_counter()
-        counts = self.counts_per_client()
+        chunks = self.chunks(self.counts_per_client())
         totals = dict.fromkeys(("clients", "consents", "cases", "needs", "referrals", "events"), 0)
         # Bulk mode (a fresh or small database): one transaction that drops the secondary indexes,
         # loads every batch and rebuilds them; a failure anywhere rolls all of it back, indexes
@@ -721,24 +892,10 @@ class _Generator:
         outer = transaction.atomic(using=self.using) if bulk else contextlib.nullcontext()
         with outer:
             saved = self.writer.drop_indexes() if bulk else []
-            i = 0
-            while i < len(counts):
-                # A batch of clients holding about spec.batch referrals.
-                j, acc = i, 0
-                while j < len(counts) and (acc < self.spec.batch or j == i):
-                    acc += counts[j]
-                    j += 1
-                with transaction.atomic(using=self.using):
-                    self.writer.begin_batch()
-                    rows = self.batch(counts[i:j])
-                    ranges = {}
-                    for (table, columns), key in zip(TABLES, totals, strict=True):
-                        self.writer.write(table, columns, rows[key])
-                        totals[key] += len(rows[key])
-                        if rows[key]:
-                            ranges[table] = (rows[key][0][0], rows[key][-1][0])
-                    self.writer.end_batch(ranges)
-                i = j
+            batches = self.pipelined(chunks) if self.writer.postgres else self.sequential(chunks)
+            for batch in batches:
+                for key, (table, _) in zip(totals, TABLES, strict=True):
+                    totals[key] += len(batch.lines[table])
                 if self.progress:
                     elapsed = time.perf_counter() - t_start
                     self.progress(
@@ -753,13 +910,106 @@ class _Generator:
                     self.progress(f"synthetic: rebuilt {len(saved)} indexes in {time.perf_counter() - t_idx:.1f}s")
         self.result.counts = totals
         self.result.copy_seconds = self.writer.copy_seconds
-        self.result.seconds = time.perf_counter() - t_start
         return self.result
 
-    def batch(self, counts: list[int]) -> dict[str, list[tuple[Any, ...]]]:
-        rng, d, cal, w = self.rng, self.dir, self.cal, self.writer
-        # Plan: each client's center and cases (1-3 referrals each, distinct services).
+    def sequential(self, chunks: list[list[int]]) -> Iterator[_Batch]:
+        """Plan, reserve, build and write one batch after the other (databases without COPY)."""
+        for counts in chunks:
+            with transaction.atomic(using=self.using):
+                plan = self.plan(counts)
+                batch = self.build(plan, self.writer.reserve_plan(plan))
+                self.write(batch)
+            yield batch
+
+    def pipelined(self, chunks: list[list[int]]) -> Iterator[_Batch]:
+        """PostgreSQL: a thread builds the next batch while this one is written.
+
+        Only this (the calling) thread touches the database. The builder plans batch k+1 right
+        after building batch k, which is the order the random stream is drawn in anyway, and
+        hands its plan over with batch k; the ids of batch k+1 are reserved in batch k's
+        transaction and handed back. So the rows, ids included, are the ones a purely
+        sequential run would write.
+        """
+        built: queue.Queue[tuple[_Batch, _Plan | None] | _Plan | BaseException] = queue.Queue()
+        ids: queue.Queue[_Ids | None] = queue.Queue()
+
+        def builder() -> None:
+            try:
+                plan = self.plan(chunks[0])
+                built.put(plan)
+                for k in range(len(chunks)):
+                    first = ids.get()
+                    if first is None:
+                        raise _Stop
+                    batch = self.build(plan, first)
+                    upcoming = self.plan(chunks[k + 1]) if k + 1 < len(chunks) else None
+                    built.put((batch, upcoming))
+                    if upcoming is not None:
+                        plan = upcoming
+            except _Stop:
+                pass
+            except BaseException as exc:  # handed to the writer, which raises it
+                built.put(exc)
+
+        def take() -> Any:
+            item = built.get()
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+        if not chunks:
+            return
+        thread = threading.Thread(target=builder, name="synthetic-builder", daemon=True)
+        switch = sys.getswitchinterval()
+        # The writer wakes up often for short moments (a COPY buffer drained, a query answered):
+        # let it have the interpreter back quickly so PostgreSQL is not left waiting.
+        sys.setswitchinterval(0.0005)
+        thread.start()
+        try:
+            with transaction.atomic(using=self.using):
+                ids.put(self.writer.reserve_plan(take()))
+            while True:
+                batch, upcoming = take()
+                with transaction.atomic(using=self.using):
+                    if upcoming is not None:
+                        ids.put(self.writer.reserve_plan(upcoming))
+                    self.write(batch)
+                yield batch
+                if upcoming is None:
+                    break
+        finally:
+            ids.put(None)
+            thread.join()
+            sys.setswitchinterval(switch)
+
+    def write(self, batch: _Batch) -> None:
+        """The batch's six COPYs, inside its transaction, checked before it commits."""
+        w, first, lines = self.writer, batch.first, batch.lines
+        w.begin_batch(self.dir.ids_by_table)
+        events = lines["referral_referralevent"]
+        first_event = w.reserve("referral_referralevent", len(events))
+        starts = {
+            "cases_client": first.client,
+            "cases_consent": first.consent,
+            "cases_case": first.case,
+            "cases_need": first.need,
+            "referral_referral": first.referral,
+            "referral_referralevent": first_event,
+        }
+        ranges = {}
+        for table, columns in TABLES:
+            rows = lines[table]
+            w.write(table, columns, rows, first_event if table == "referral_referralevent" else None)
+            if rows:
+                ranges[table] = (starts[table], starts[table] + len(rows) - 1)
+        w.end_batch(ranges)
+        self.result.encrypt_seconds += batch.encrypt_seconds
+
+    def plan(self, counts: list[int]) -> _Plan:
+        """Each client's center and cases (1-3 referrals each, distinct services)."""
+        rng, d = self.rng, self.dir
         plans = []
+        n_cases = 0
         for k in counts:
             center = d.centers[_pick(rng, d.sender_ids, d.sender_cum)]
             sizes = []
@@ -768,41 +1018,42 @@ class _Generator:
                 s = min(left, _pick(rng, (1, 2, 3), _CW_CASE_SIZE))
                 sizes.append(s)
                 left -= s
-            plans.append((center, sizes or [0]))
-        n_clients = len(plans)
-        n_cases = sum(len(s) for _, s in plans)
-        n_refs = sum(counts)
-        client_ids = w.reserve("cases_client", n_clients)
-        consent_ids = w.reserve("cases_consent", 2 * n_clients)
-        case_ids = iter(w.reserve("cases_case", n_cases))
-        need_ids = iter(w.reserve("cases_need", n_refs))
-        ref_ids = iter(w.reserve("referral_referral", n_refs))
-        out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("clients", "consents", "cases", "needs", "referrals")}
-        events: list[tuple[Any, ...]] = []
+            sizes = sizes or [0]
+            n_cases += len(sizes)
+            plans.append((center, sizes))
+        return _Plan(plans, n_cases, sum(counts))
+
+    def build(self, plan: _Plan, first: _Ids) -> _Batch:
+        """The batch's rows as COPY lines (no database access: this runs in the builder thread)."""
+        rng, d, cal, now = self.rng, self.dir, self.cal, self.now
+        clients: list[str] = []
+        consents: list[str] = []
+        cases: list[str] = []
+        needs: list[str] = []
+        referrals: list[str] = []
+        events: list[str] = []
+        case_id, need_id, rid = first.case, first.need, first.referral
         enc = 0.0
-        x = 0.0
-        for ci, (center, sizes) in enumerate(plans):
-            client_id = client_ids[ci]
-            referral_consent_id = consent_ids[2 * ci + 1]
+        for ci, (center, sizes) in enumerate(plan.clients):
+            client_id = first.client + ci
+            referral_consent_id = first.consent + 2 * ci + 1
             # First contact: the program grows, so later months are busier (density 1 + x).
             x = -1 + math.sqrt(1 + 3 * rng.random())
             t0 = self.start + x * self.span
             t0 = cal.office_time(cal.day(t0), rng)
-            if t0 >= self.now:
-                t0 = self.now - 60 - rng.random() * 3600
+            if t0 >= now:
+                t0 = now - 60 - rng.random() * 3600
             creator = rng.choice(center.counselors)
             kinds: set[str] = set(BASE_CONSENT_KINDS)
             t_case = t0
+            domains, dweights = DOMAIN_WEIGHTS.get(center.kind, DOMAIN_WEIGHTS[CenterKind.EMPLOYMENT_WELFARE])
             for ncase, size in enumerate(sizes):
                 if ncase:
                     t_case = self.before_now(t_case, (14 + rng.expovariate(1 / 60)) * DAY)
-                case_id = next(case_ids)
                 counselor = creator if rng.random() < 0.8 else rng.choice(center.counselors)
                 services: list[int] = []
                 while len(services) < size:
-                    domains, dweights = DOMAIN_WEIGHTS.get(center.kind, DOMAIN_WEIGHTS[CenterKind.EMPLOYMENT_WELFARE])
-                    domain = _pick(rng, domains, dweights)
-                    ids, sweights = d.domain_services[domain]
+                    ids, sweights = d.domain_services[_pick(rng, domains, dweights)]
                     svc = _pick(rng, ids, sweights)
                     if svc not in services:
                         services.append(svc)
@@ -811,31 +1062,32 @@ class _Generator:
                 t_ref = t_case
                 for svc in services:
                     t_ref = self.before_now(t_ref, 30 + rng.random() * 570)
-                    rid = next(ref_ids)
                     service = d.services[svc]
-                    need = NEED_FOR_SERVICE.get(service.code, service.code)
-                    out["needs"].append((next(need_ids), case_id, service.domain, need, ""))
-                    row, evs, routed_kinds, status, closed_at, outcome = self.referral(
-                        rid, case_id, client_id, referral_consent_id, center, service, counselor, t_ref
+                    needs.append(
+                        f"{need_id}\t{case_id}\t{service.domain}\t{NEED_FOR_SERVICE.get(service.code, service.code)}\t\n"
                     )
+                    need_id += 1
+                    line, routed_kinds, status, closed_at, outcome = self.referral(
+                        events, rid, case_id, client_id, referral_consent_id, center, service, counselor, t_ref
+                    )
+                    rid += 1
                     kinds.update(routed_kinds)
-                    out["referrals"].append(row)
-                    events.extend(evs)
+                    referrals.append(line)
                     outcomes.append((status, outcome))
                     if closed_at is None or last_close is None:
                         last_close = None
                     else:
                         last_close = max(last_close, closed_at)
                 # Case closure: once every referral is closed (or at once for advice-only visits).
-                status, closed, result, closed_by = "open", None, "", None
+                status, closed, result, closed_by = "open", None, "", NULL
                 if not services:
                     t_close = t_case + 600 + rng.random() * 3000
-                    if t_close < self.now:
-                        status, closed, result, closed_by = "closed", t_close, "resolved", counselor
+                    if t_close < now:
+                        status, closed, result, closed_by = "closed", t_close, "resolved", str(counselor)
                 elif last_close is not None:
                     t_close = self.later(last_close, rng.randint(1, 3))
-                    if t_close < self.now:
-                        status, closed, closed_by = "closed", t_close, counselor
+                    if t_close < now:
+                        status, closed, closed_by = "closed", t_close, str(counselor)
                         result = self.case_result(outcomes)
                 channel = _pick(
                     rng,
@@ -844,63 +1096,47 @@ class _Generator:
                     if center.kind in (CenterKind.EMPLOYMENT_WELFARE, CenterKind.MICROFINANCE)
                     else _CW_CHANNEL_PARTNER,
                 )
-                out["cases"].append(
-                    (
-                        case_id,
-                        client_id,
-                        center.id,
-                        counselor,
-                        channel,
-                        status,
-                        "",
-                        (t_case),
-                        (closed),
-                        closed_by,
-                        result,
-                    )
+                cases.append(
+                    f"{case_id}\t{client_id}\t{center.id}\t{counselor}\t{channel}\t{status}\t\t"
+                    f"{_ts(t_case)}\t{NULL if closed is None else _ts(closed)}\t{closed_by}\t{result}\n"
                 )
+                case_id += 1
             # The client row, its consents.
-            t_enc = time.perf_counter()
-            row = self.client_row(client_id, center, creator, t0)
-            enc += time.perf_counter() - t_enc
-            out["clients"].append(row)
-            given = t0
-            expires = t0 + 3 * 365 * DAY
+            t_enc = time.thread_time()  # CPU time: this thread shares the interpreter with the writer
+            given = _ts(t0)
+            clients.append(self.client_line(client_id, center, creator, t0, given))
+            enc += time.thread_time() - t_enc
+            expires = _ts(t0 + 3 * 365 * DAY)
             method = "electronic" if rng.random() < 0.35 else "paper"
-            out["consents"].append(
-                (
-                    consent_ids[2 * ci],
-                    client_id,
-                    "collection",
-                    "[]",
-                    method,
-                    "2026-1",
-                    given,
-                    creator,
-                    expires,
-                    None,
-                    None,
-                )
-            )
-            out["consents"].append(
-                (
-                    referral_consent_id,
-                    client_id,
-                    "referral",
-                    json.dumps(sorted(kinds), separators=(",", ":")),
-                    method,
-                    "2026-1",
-                    given,
-                    creator,
-                    expires,
-                    None,
-                    None,
-                )
-            )
-        event_ids = w.reserve("referral_referralevent", len(events))
-        out["events"] = [(eid, *ev) for eid, ev in zip(event_ids, events, strict=True)]
-        self.result.encrypt_seconds += enc
-        return out
+            tail = f"{method}\t2026-1\t{given}\t{creator}\t{expires}\t{NULL}\t{NULL}\n"
+            consents.append(f"{referral_consent_id - 1}\t{client_id}\tcollection\t[]\t{tail}")
+            consents.append(f"{referral_consent_id}\t{client_id}\treferral\t{self.kinds_json(kinds)}\t{tail}")
+        return _Batch(
+            {
+                "cases_client": clients,
+                "cases_consent": consents,
+                "cases_case": cases,
+                "cases_need": needs,
+                "referral_referral": referrals,
+                "referral_referralevent": events,
+            },
+            first,
+            enc,
+        )
+
+    def kinds_json(self, kinds: set[str]) -> str:
+        key = frozenset(kinds)
+        found = self._kinds_json.get(key)
+        if found is None:
+            found = self._kinds_json[key] = json.dumps(sorted(kinds), separators=(",", ":"))
+        return found
+
+    def detail_json(self, outcome: str, sessions: int) -> str:
+        key = (outcome, sessions)
+        found = self._detail_json.get(key)
+        if found is None:
+            found = self._detail_json[key] = json.dumps({"note_code": outcome, "sessions": sessions})
+        return found
 
     def case_result(self, outcomes: list[tuple[str, bool | None]]) -> str:
         statuses = [s for s, _ in outcomes]
@@ -915,10 +1151,11 @@ class _Generator:
             return "unreachable"
         return "referred_only"
 
-    def client_row(self, client_id: int, center: _CenterInfo, creator: int, t0: float) -> tuple[Any, ...]:
+    def client_line(self, client_id: int, center: _CenterInfo, creator: int, t0: float, created: str) -> str:
         rng = self.rng
         age = int(19 + rng.betavariate(2.2, 2.0) * 50)
-        year = dt.datetime.fromtimestamp(t0, SEOUL).year - age
+        # The local (KST, no DST) calendar year of t0.
+        year = dt.date.fromordinal(self.cal.day(t0)).year - age
         birth = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
         gender = "M" if rng.random() < 0.52 else "F"
         if rng.random() < 0.004:
@@ -928,43 +1165,30 @@ class _Generator:
         income = _pick(rng, _INCOME, _CW_INCOME)
         employment = _pick(rng, _EMPLOYMENT, _CW_EMPLOYMENT)
         debt = _pick(rng, ("arrears", "repaying", "none", "unknown"), _CW_DEBT)
-        arrears = rng.randint(1, 400) if debt == "arrears" else None
-        ciphertext = rrn_hash = prefix = None
+        arrears = rng.randint(1, 400) if debt == "arrears" else NULL
+        ciphertext = rrn_hash = NULL
+        prefix = ""
         if rng.random() < 0.9:
             sex_digit = (1 if gender != "F" else 2) + (2 if year >= 2000 else 0)
+            birth6 = f"{year % 100:02d}{birth.month:02d}{birth.day:02d}"
             while True:
-                first12 = f"{birth:%y%m%d}{sex_digit}{rng.randrange(100000):05d}"
+                first12 = f"{birth6}{sex_digit}{rng.randrange(100000):05d}"
                 digits = first12 + _check_digit(first12)
                 rrn_hash = rrn_blind_index(digits)
                 if (center.id, rrn_hash) not in self.used_rrn:
                     break
             self.used_rrn.add((center.id, rrn_hash))
-            ciphertext = rrn_encrypt(digits)
+            ciphertext = "\\\\x" + rrn_encrypt(digits).hex()
             prefix = rrn_birth_prefix(digits)
-        created = t0
+        household = _pick(rng, (1, 2, 3, 4, 5), _CW_HOUSEHOLD)
         return (
-            client_id,
-            center.id,
-            name,
-            birth,
-            phone,
-            ciphertext,
-            rrn_hash,
-            prefix or "",
-            gender,
-            center.region_id,
-            _pick(rng, (1, 2, 3, 4, 5), _CW_HOUSEHOLD),
-            income,
-            employment,
-            debt,
-            arrears,
-            creator,
-            created,
-            created,
+            f"{client_id}\t{center.id}\t{name}\t{birth}\t{phone}\t{ciphertext}\t{rrn_hash}\t{prefix}\t{gender}\t"
+            f"{center.region_id}\t{household}\t{income}\t{employment}\t{debt}\t{arrears}\t{creator}\t{created}\t{created}\n"
         )
 
     def referral(
         self,
+        events: list[str],
         rid: int,
         case_id: int,
         client_id: int,
@@ -973,34 +1197,36 @@ class _Generator:
         service: Service,
         creator: int,
         t_create: float,
-    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], set[str], str, float | None, bool | None]:
-        """One referral's life up to now: the row, its events, the organization kinds it reached."""
+    ) -> tuple[str, set[str], str, float | None, bool | None]:
+        """One referral's life up to now: its COPY line (its events appended to `events`), the
+        organization kinds it reached, its status, closing time and whether its outcome was achieved."""
         rng, d, cal, now = self.rng, self.dir, self.cal, self.now
         priority = "urgent" if rng.random() < 0.08 else "normal"
         accept_days, contact_days, close_days = SLA_DAYS[priority]
         from_desk = d.from_desk(center, service.domain)
         cands = d.candidates(center.id, service.id, from_desk.id)
         key = (center.id, service.id, from_desk.id)
-        evs: list[tuple[Any, ...]] = []
         kinds: set[str] = set()
+        add = events.append
+        day_text, hms, ms_text = _DAY_TEXT, _HMS, _MS
 
-        def ev(
-            at: float,
-            by: int | None,
-            kind: str,
-            frm: str,
-            to: str,
-            desk: int | None,
-            reason: str = "",
-            data: str = "{}",
-        ) -> None:
-            evs.append((rid, at, by, kind, frm, to, desk, reason, "", data))
+        def ev(at: float, by: int | None, kind: str, frm: str, to: str, desk: int | None, reason: str = "") -> str:
+            """Append the event's line (its id comes later); return its time as text (_ts, inlined)."""
+            sec, frac = divmod(int(at * 1000.0), 1000)
+            days, sec = divmod(sec, 86_400)
+            s = day_text[days] + hms[sec] + ms_text[frac]
+            add(
+                f"{rid}\t{s}\t{NULL if by is None else by}\t{kind}\t{frm}\t{to}\t"
+                f"{NULL if desk is None else desk}\t{reason}\t\t{{}}\n"
+            )
+            return s
 
-        ev(t_create, creator, "create", "", "requested", None)
+        created_s = t_s = ev(t_create, creator, "create", "", "requested", None)
         status = "requested"
         desk: _DeskInfo | None = None
         colocated: bool | None = None
-        routed = accepted = started = closed = None
+        routed = closed = None
+        routed_s = accepted_s = started_s = closed_s = NULL
         accept_due = contact_due = close_due = None
         assigned = None
         outcome = reason = escalated = before_hold = ""
@@ -1032,8 +1258,8 @@ class _Generator:
                 break
             attempts += 1
             if idx >= last:
-                ev(t_route, None, "route_failed", "requested", "rejected", None, "no_candidate")
-                status, closed, reason, t = "rejected", t_route, "no_candidate", t_route
+                s = ev(t_route, None, "route_failed", "requested", "rejected", None, "no_candidate")
+                status, closed, reason, t, closed_s, t_s = "rejected", t_route, "no_candidate", t_route, s, s
                 desk = None
                 done = True
                 break
@@ -1041,15 +1267,10 @@ class _Generator:
             kinds.add(desk.operator_kind)
             routed = t_route
             accept_due = cal.add(t_route, accept_days)
-            ev(
-                t_route,
-                None,
-                "route",
-                "requested",
-                "requested",
-                desk.id,
-                "colocated" if colocated else "nearest",
-                d.route_data(key, cands, idx),
+            routed_s = t_s = _ts(t_route)
+            add(
+                f"{rid}\t{routed_s}\t{NULL}\troute\trequested\trequested\t{desk.id}\t"
+                f"{'colocated' if colocated else 'nearest'}\t\t{d.route_data(key, cands, idx)}\n"
             )
             t = t_route
             if declines == 0:
@@ -1061,15 +1282,15 @@ class _Generator:
                 if t_dec >= now:
                     done = True
                     break
-                ev(t_dec, None, "timeout", "requested", "requested", desk.id, "accept_due")
+                s = ev(t_dec, None, "timeout", "requested", "requested", desk.id, "accept_due")
             else:
                 t_dec = self.later(t, _pick(rng, (0, 1, 2), _CW_DECLINE_DAYS))
                 if t_dec >= now:
                     done = True
                     break
                 why = _pick(rng, _DECLINE, _CW_DECLINE)
-                ev(t_dec, rng.choice(dcenter.counselors), "decline", "requested", "requested", desk.id, why)
-            t = t_dec
+                s = ev(t_dec, rng.choice(dcenter.counselors), "decline", "requested", "requested", desk.id, why)
+            t, t_s = t_dec, s
             idx += 1
 
         if not done and desk is not None:
@@ -1081,8 +1302,8 @@ class _Generator:
                 t_c = self.later(t, rng.randint(0, 2))
                 if t_c < now:
                     why = rng.choice(("client_request", "sent_in_error", "duplicate", "other"))
-                    ev(t_c, creator, "cancel", "requested", "cancelled", desk.id, why)
-                    status, closed, reason, t = "cancelled", t_c, why, t_c
+                    s = ev(t_c, creator, "cancel", "requested", "cancelled", desk.id, why)
+                    status, closed, reason, t, closed_s, t_s = "cancelled", t_c, why, t_c, s, s
                 done = True
             if not done:
                 slow = rng.random() < 0.06
@@ -1090,8 +1311,8 @@ class _Generator:
                 if t_acc >= now:
                     done = True
                 else:
-                    ev(t_acc, worker, "accept", "requested", "accepted", desk.id)
-                    status, accepted, assigned, t = "accepted", t_acc, worker, t_acc
+                    s = ev(t_acc, worker, "accept", "requested", "accepted", desk.id)
+                    status, assigned, t, accepted_s, t_s = "accepted", worker, t_acc, s, s
                     contact_due = cal.add(t_acc, contact_days)
                     close_due = cal.add(routed or t_acc, close_days)
             if not done:
@@ -1101,44 +1322,36 @@ class _Generator:
                     t_f = self.later(t, rng.randint(2, 6))
                     if t_f < now:
                         why = rng.choice(("unable_to_contact", "no_show", "client_refused"))
-                        ev(t_f, worker, "fail", "accepted", "failed", desk.id, why)
-                        status, closed, reason, t = "failed", t_f, why, t_f
+                        s = ev(t_f, worker, "fail", "accepted", "failed", desk.id, why)
+                        status, closed, reason, t, closed_s, t_s = "failed", t_f, why, t_f, s, s
                     done = True
                 elif r < 0.09:
                     t_c = self.later(t, rng.randint(1, 4))
                     if t_c < now:
                         why = rng.choice(("client_request", "duplicate", "other"))
-                        ev(t_c, creator, "cancel", "accepted", "cancelled", desk.id, why)
-                        status, closed, reason, t = "cancelled", t_c, why, t_c
+                        s = ev(t_c, creator, "cancel", "accepted", "cancelled", desk.id, why)
+                        status, closed, reason, t, closed_s, t_s = "cancelled", t_c, why, t_c, s, s
                     done = True
             if not done:
                 slow = rng.random() < 0.05
-                t_s = self.later(t, rng.randint(4, 10) if slow else _pick(rng, (0, 1, 2, 3), _CW_START_DAYS))
-                if t_s >= now:
+                t_st = self.later(t, rng.randint(4, 10) if slow else _pick(rng, (0, 1, 2, 3), _CW_START_DAYS))
+                if t_st >= now:
                     done = True
                 else:
-                    ev(t_s, worker, "start", "accepted", "in_progress", desk.id)
-                    status, started, t = "in_progress", t_s, t_s
+                    s = ev(t_st, worker, "start", "accepted", "in_progress", desk.id)
+                    status, t, started_s, t_s = "in_progress", t_st, s, s
             if not done and rng.random() < 0.05:
                 t_h = self.later(t, rng.randint(1, 5))
                 if t_h >= now:
                     done = True
                 else:
-                    ev(
-                        t_h,
-                        worker,
-                        "hold",
-                        "in_progress",
-                        "on_hold",
-                        desk.id,
-                        "",
-                    )
+                    t_s = ev(t_h, worker, "hold", "in_progress", "on_hold", desk.id)
                     status, before_hold, t = "on_hold", "in_progress", t_h
                     t_r = self.later(t, rng.randint(2, 15))
                     if t_r >= now:
                         done = True
                     else:
-                        ev(t_r, worker, "resume", "on_hold", "in_progress", desk.id)
+                        t_s = ev(t_r, worker, "resume", "on_hold", "in_progress", desk.id)
                         status, before_hold, t = "in_progress", "", t_r
             if not done:
                 slow = rng.random() < 0.08
@@ -1150,19 +1363,19 @@ class _Generator:
                         pool = good if (rng.random() < 0.72 or not bad) and good else bad
                         if pool:
                             outcome, achieved = rng.choice(pool)
-                        ev(t_close, worker, "complete", "in_progress", "completed", desk.id, outcome)
+                        s = ev(t_close, worker, "complete", "in_progress", "completed", desk.id, outcome)
                         status = "completed"
                         if service.code == "debt_adjustment" or rng.random() < 0.3:
-                            detail = json.dumps({"note_code": outcome, "sessions": rng.randint(1, 5)})
+                            detail = self.detail_json(outcome, rng.randint(1, 5))
                     elif r < 0.95:
                         reason = _pick(rng, _FAIL, _CW_FAIL)
-                        ev(t_close, worker, "fail", "in_progress", "failed", desk.id, reason)
+                        s = ev(t_close, worker, "fail", "in_progress", "failed", desk.id, reason)
                         status = "failed"
                     else:
                         reason = rng.choice(("client_request", "other"))
-                        ev(t_close, creator, "cancel", "in_progress", "cancelled", desk.id, reason)
+                        s = ev(t_close, creator, "cancel", "in_progress", "cancelled", desk.id, reason)
                         status = "cancelled"
-                    closed, t = t_close, t_close
+                    closed, t, closed_s, t_s = t_close, t_close, s, s
 
             # The SLA sweeper alerts once about an open referral's overdue step.
             if status in ("accepted", "in_progress", "on_hold"):
@@ -1170,51 +1383,30 @@ class _Generator:
                 if due is not None and due < now:
                     t_esc = due + 300
                     if t_esc < now and t_esc > t:
-                        ev(t_esc, None, "escalate", status, status, desk.id, f"{step}_overdue")
+                        t_s = ev(t_esc, None, "escalate", status, status, desk.id, f"{step}_overdue")
                         escalated, t = step, t_esc
             elif status == "requested" and accept_due is not None and accept_due + 300 < now and accept_due + 300 > t:
-                ev(accept_due + 300, None, "escalate", "requested", "requested", desk.id, "accept_overdue")
+                t_s = ev(accept_due + 300, None, "escalate", "requested", "requested", desk.id, "accept_overdue")
                 escalated, t = "accept", accept_due + 300
             colocated = desk.center_id == center.id
 
-        to_desk = desk.id if desk is not None and status != "rejected" else None
-        to_center = desk.center_id if to_desk is not None and desk is not None else None
-        if to_desk is None:
+        to_desk = to_center = NULL
+        if desk is not None and status != "rejected":
+            to_desk, to_center = str(desk.id), str(desk.center_id)
+        else:
             colocated = None
-        row = (
-            rid,
-            case_id,
-            client_id,
-            service.id,
-            consent_id,
-            priority,
-            status,
-            before_hold,
-            center.id,
-            from_desk.id,
-            to_desk,
-            to_center,
-            assigned,
-            creator,
-            "",
-            (t_create),
-            (routed),
-            (accepted),
-            (started),
-            (closed),
-            (t),
-            (accept_due),
-            (contact_due),
-            (close_due),
-            escalated,
-            outcome,
-            achieved,
-            detail,
-            reason,
-            attempts,
-            colocated,
+        line = (
+            f"{rid}\t{case_id}\t{client_id}\t{service.id}\t{consent_id}\t{priority}\t{status}\t{before_hold}\t"
+            f"{center.id}\t{from_desk.id}\t{to_desk}\t{to_center}\t{NULL if assigned is None else assigned}\t"
+            f"{creator}\t\t{created_s}\t{routed_s}\t{accepted_s}\t{started_s}\t{closed_s}\t{t_s}\t"
+            f"{NULL if accept_due is None else _ts(accept_due)}\t{NULL if contact_due is None else _ts(contact_due)}\t"
+            f"{NULL if close_due is None else _ts(close_due)}\t{escalated}\t"
+            f"{outcome}\t{_BOOL[achieved]}\t{detail}\t{reason}\t{attempts}\t{_BOOL[colocated]}\n"
         )
-        return row, evs, kinds, status, closed, achieved
+        return line, kinds, status, closed, achieved
+
+
+_BOOL = {None: NULL, True: "t", False: "f"}
 
 
 def generate_synthetic(
@@ -1230,6 +1422,7 @@ def generate_synthetic(
         raise ValueError("clients and referrals must be >= 0, months and batch >= 1")
     if spec.referrals and not spec.clients:
         raise ValueError("referrals need at least one client")
+    t_start = time.perf_counter()
     gen = _Generator(spec, using, progress)
     conn = connections[using]
     if gen.writer.postgres:
@@ -1253,6 +1446,7 @@ def generate_synthetic(
                 cur.execute(f"ANALYZE {table}")
         if progress:
             progress(f"synthetic: ANALYZE took {time.perf_counter() - t0:.1f}s")
+    result.seconds = time.perf_counter() - t_start
     return result
 
 

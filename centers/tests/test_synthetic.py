@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from cases.crypto import rrn_blind_index, rrn_decrypt, rrn_normalize
 from cases.models import Case, Client, Consent, Need
@@ -171,3 +171,48 @@ def test_command_reports_what_it_wrote(directory, capsys):
     assert "referrals 30" in out.out
     assert "synthetic:" in out.err
     assert Referral.objects.count() == 30
+
+
+def _index_count() -> int:
+    return _scalar(
+        "SELECT count(*) FROM pg_indexes WHERE tablename IN ('cases_client', 'cases_consent', 'cases_case', "
+        "'cases_need', 'referral_referral', 'referral_referralevent')"
+    )
+
+
+def test_a_referral_pointing_nowhere_rolls_the_load_back(directory, monkeypatch):
+    # The per-row foreign key triggers are skipped during COPY; the batch check must catch an orphan.
+    from centers import synthetic
+
+    indexes = _index_count()
+    real = synthetic._Generator.referral
+
+    def orphan(self, events, rid, case_id, *args):  # type: ignore[no-untyped-def]
+        line, *rest = real(self, events, rid, case_id, *args)
+        return (line.replace(f"{rid}\t{case_id}\t", f"{rid}\t{case_id + 10**9}\t", 1), *rest)
+
+    monkeypatch.setattr(synthetic._Generator, "referral", orphan)
+    with pytest.raises(IntegrityError, match="referral_referral.case_id"):
+        generate_synthetic(Spec(clients=40, referrals=200, months=6, seed=11, batch=50, now=NOW))
+    assert Referral.objects.count() == Client.objects.count() == 0
+    assert _index_count() == indexes
+
+
+def test_a_failure_while_building_a_later_batch_rolls_the_load_back(directory, monkeypatch):
+    from centers import synthetic
+
+    indexes = _index_count()
+    real = synthetic._Generator.build
+    built = []
+
+    def failing(self, plan, first):  # type: ignore[no-untyped-def]
+        built.append(plan)
+        if len(built) == 3:
+            raise RuntimeError("builder broke")
+        return real(self, plan, first)
+
+    monkeypatch.setattr(synthetic._Generator, "build", failing)
+    with pytest.raises(RuntimeError, match="builder broke"):
+        generate_synthetic(Spec(clients=40, referrals=200, months=6, seed=11, batch=50, now=NOW))
+    assert Referral.objects.count() == ReferralEvent.objects.count() == 0
+    assert _index_count() == indexes
