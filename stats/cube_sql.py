@@ -263,8 +263,14 @@ def _entry_ctes() -> tuple[list[str], list[str]]:
                 f"{name} AS (SELECT {', '.join(cols + entry_cols)}, sum(n)::bigint AS n FROM {source} "
                 f"GROUP BY {', '.join(cols + entry_cols)})"
             )
-            # Running total of each histogram, in the order its cell is grouped by (no second sort).
-            within = ", ".join([f'{c} COLLATE "C"' if SQL_TYPE[c] == "text" else c for c in cols] + ["entry"])
+            # Running total of each histogram: the sort behind it is the costliest step, so it is keyed
+            # only by the columns that tell cells apart (the center implies region and kind, the
+            # service the domain), and text by bytes.
+            implied = {"region_id", "kind"} if "center_id" in cols else set()
+            implied |= {"domain"} if "service_id" in cols else set()
+            within = ", ".join(
+                [f'{c} COLLATE "C"' if SQL_TYPE[c] == "text" else c for c in cols if c not in implied] + ["entry"]
+            )
             running = (
                 f"(SELECT *, sum(n) OVER (PARTITION BY {within} ORDER BY tenths) AS cum, "
                 f"sum(n) OVER (PARTITION BY {within}) AS total FROM {name}) w"
@@ -334,10 +340,11 @@ STATEMENT = _statement()
 def write_month_cells(cursor: CursorWrapper, *, month: date, as_of: datetime) -> int:
     """Insert every cell of `month` (its old cells already deleted); returns how many."""
     start, end = month_bounds(month)
-    # JIT compiling this statement's expressions costs ~10 s and saves nothing; the hash tables of the
-    # largest steps need more than the default 4 MB to stay in memory. Both end with the transaction.
+    # JIT compiling this statement's expressions costs ~10 s and saves nothing (ends with the transaction).
+    # work_mem stays at the server's setting: every CTE's hash table lives until the statement ends and
+    # each may be sized up to work_mem × hash_mem_multiplier from the planner's estimate, so raising it
+    # here (128 MB was tried) let one backend reach 14 GB and be killed by the OOM killer.
     cursor.execute("SET LOCAL jit = off")
-    cursor.execute("SET LOCAL work_mem = '128MB'")
     cursor.execute(
         STATEMENT,
         {"start": start, "end": end, "as_of": as_of, "year": month.year, "month": month.month, "month_start": month},
