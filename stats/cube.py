@@ -14,9 +14,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stats.definitions import age_band, month_bounds, sla_breached, tenths_of_hour
+from stats.definitions import age_band, month_bounds, percentile_from_hist, sla_breached, tenths_of_hour
+
+if TYPE_CHECKING:
+    from stats.models import MonthlyCell
 
 CENTER_LEVELS: dict[str, tuple[str, ...]] = {
     "": (),
@@ -228,3 +231,38 @@ def aggregate(facts: list[Fact]) -> dict[tuple[str, tuple], Cell]:
             if f.complete is not None:
                 cell.hists["complete_hist"][f.complete] += 1
     return cells
+
+
+def month_cells(month: date, *, as_of: datetime) -> list[MonthlyCell]:
+    """Every cell of a month as unsaved rows, aggregated in Python (stats.cube_sql does it in SQL)."""
+    from stats.models import MonthlyCell
+
+    rows = []
+    for (gset, key), cell in aggregate(month_facts(month, as_of=as_of)).items():
+        dims = dict(zip(DIMENSIONS, key, strict=True))
+        row = MonthlyCell(
+            month=month,
+            gset=gset,
+            center_id=dims["center"],
+            region_id=dims["region"],
+            desk_id=dims["desk"],
+            service_id=dims["service"],
+            kind=dims["kind"] or "",
+            domain=dims["domain"] or "",
+            channel=dims["channel"] or "",
+            age_band=dims["age_band"] or "",
+            gender=dims["gender"] or "",
+            clients=len(cell.clients),
+        )
+        for c in COUNTS:
+            setattr(row, c, cell.counts[c])
+        for t in TALLIES:
+            setattr(row, t, dict(cell.tallies[t]))
+        for h in HISTOGRAMS:
+            setattr(row, h, {str(k): v for k, v in cell.hists[h].items()})
+        acc, comp = cell.hists["accept_hist"], cell.hists["complete_hist"]
+        row.accept_n, row.complete_n = sum(acc.values()), sum(comp.values())
+        row.p50_accept, row.p90_accept = percentile_from_hist(acc, 0.5), percentile_from_hist(acc, 0.9)
+        row.p50_complete, row.p90_complete = percentile_from_hist(comp, 0.5), percentile_from_hist(comp, 0.9)
+        rows.append(row)
+    return rows

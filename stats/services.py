@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from stats.cube import COUNTS, DIMENSIONS, HISTOGRAMS, TALLIES, aggregate, month_facts
-from stats.definitions import month_of, month_start, percentile_from_hist
+from stats.cube import month_cells
+from stats.cube_sql import write_month_cells
+from stats.definitions import month_of, month_start
 from stats.models import MonthlyCell, MonthState
 
 # Namespace for PostgreSQL advisory locks taken while a month is rebuilt.
@@ -66,7 +67,11 @@ def _flag_dirty(month: date) -> None:
 
 
 def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
-    """Rebuild every cell of one month from the raw rows. Idempotent; returns the number of cells."""
+    """Rebuild every cell of one month from the raw rows. Idempotent; returns the number of cells.
+
+    On PostgreSQL the cells are aggregated by the database (stats.cube_sql); elsewhere (the SQLite
+    demo) by stats.cube in Python. Both give the same cells.
+    """
     month = month_start(month)
     started = timezone.now()
     as_of = as_of or started
@@ -78,43 +83,18 @@ def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
                 if not cur.fetchone()[0]:
                     # Another worker is rebuilding it; a later change keeps it dirty for the next run.
                     return 0
-        cells = aggregate(month_facts(month, as_of=as_of))
         MonthlyCell.objects.filter(month=month).delete()
-        rows = []
-        for (gset, key), cell in cells.items():
-            dims = dict(zip(DIMENSIONS, key, strict=True))
-            row = MonthlyCell(
-                month=month,
-                gset=gset,
-                center_id=dims["center"],
-                region_id=dims["region"],
-                desk_id=dims["desk"],
-                service_id=dims["service"],
-                kind=dims["kind"] or "",
-                domain=dims["domain"] or "",
-                channel=dims["channel"] or "",
-                age_band=dims["age_band"] or "",
-                gender=dims["gender"] or "",
-                clients=len(cell.clients),
-            )
-            for c in COUNTS:
-                setattr(row, c, cell.counts[c])
-            for t in TALLIES:
-                setattr(row, t, dict(cell.tallies[t]))
-            for h in HISTOGRAMS:
-                setattr(row, h, {str(k): v for k, v in cell.hists[h].items()})
-            acc, comp = cell.hists["accept_hist"], cell.hists["complete_hist"]
-            row.accept_n, row.complete_n = sum(acc.values()), sum(comp.values())
-            row.p50_accept, row.p90_accept = percentile_from_hist(acc, 0.5), percentile_from_hist(acc, 0.9)
-            row.p50_complete, row.p90_complete = percentile_from_hist(comp, 0.5), percentile_from_hist(comp, 0.9)
-            rows.append(row)
-        MonthlyCell.objects.bulk_create(rows, batch_size=2000)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                written = write_month_cells(cur, month=month, as_of=as_of)
+        else:
+            written = len(MonthlyCell.objects.bulk_create(month_cells(month, as_of=as_of), batch_size=2000))
         state, _ = MonthState.objects.get_or_create(month=month)
         state.computed_at = as_of
         if state.dirty_since is not None and state.dirty_since <= started:
             state.dirty_since = None
         state.save(update_fields=["computed_at", "dirty_since"])
-    return len(rows)
+    return written
 
 
 def stats_refresh_dirty() -> list[date]:
