@@ -1037,9 +1037,17 @@ class _Generator:
         for ci, (center, sizes) in enumerate(plan.clients):
             client_id = first.client + ci
             referral_consent_id = first.consent + 2 * ci + 1
+            # The gaps between this client's cases (two weeks to a few months) are drawn first, so the
+            # whole history fits before now: pushing late cases back to "just before now" piled a third
+            # of all referrals into the current month.
+            gaps = [(14 + rng.expovariate(1 / 60)) * DAY for _ in sizes[1:]]
+            history = sum(gaps)
+            if history > 0.8 * self.span:
+                gaps = [g * 0.8 * self.span / history for g in gaps]
+                history = 0.8 * self.span
             # First contact: the program grows, so later months are busier (density 1 + x).
             x = -1 + math.sqrt(1 + 3 * rng.random())
-            t0 = self.start + x * self.span
+            t0 = self.start + x * (self.span - history)
             t0 = cal.office_time(cal.day(t0), rng)
             if t0 >= now:
                 t0 = now - 60 - rng.random() * 3600
@@ -1049,7 +1057,7 @@ class _Generator:
             domains, dweights = DOMAIN_WEIGHTS.get(center.kind, DOMAIN_WEIGHTS[CenterKind.EMPLOYMENT_WELFARE])
             for ncase, size in enumerate(sizes):
                 if ncase:
-                    t_case = self.before_now(t_case, (14 + rng.expovariate(1 / 60)) * DAY)
+                    t_case = self.before_now(t_case, gaps[ncase - 1])
                 counselor = creator if rng.random() < 0.8 else rng.choice(center.counselors)
                 services: list[int] = []
                 while len(services) < size:

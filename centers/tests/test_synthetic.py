@@ -79,6 +79,21 @@ def test_every_referral_timestamp_follows_the_lifecycle_order(generated):
     )
 
 
+def test_referrals_spread_over_the_months_with_no_pile_up_before_now(generated):
+    # The last full month holds about its share of a growing program, not a pile of histories
+    # squeezed in before `now` (that once put a third of all referrals into the current month).
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT date_trunc('month', created_at AT TIME ZONE 'Asia/Seoul') AS m, count(*) FROM referral_referral "
+            "WHERE created_at < '2026-03-01T00:00:00+09:00' GROUP BY 1 ORDER BY 1"
+        )
+        per_month = [n for _m, n in cur.fetchall()]
+    assert len(per_month) >= 11
+    assert max(per_month) < 2.5 * (sum(per_month) / len(per_month))
+    current = _scalar("SELECT count(*) FROM referral_referral WHERE created_at >= '2026-03-01T00:00:00+09:00'")
+    assert current < 0.05 * 1500  # two days of March
+
+
 def test_every_status_and_a_decline_and_an_overdue_referral_appear(generated):
     assert set(Referral.objects.values_list("status", flat=True)) == set(Status.values)
     assert ReferralEvent.objects.filter(kind="decline").exists()
