@@ -435,6 +435,8 @@ def case_open(
         need.case = case
     Need.objects.bulk_create(need_rows)
     stats_mark_dirty(at=case.opened_at)
+    # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
+    case._prefetched_objects_cache = {"needs": need_rows}  # type: ignore[attr-defined]
     return case
 
 

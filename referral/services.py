@@ -272,21 +272,23 @@ def referral_create(
     with transaction.atomic():
         referral = Referral.objects.create(
             case=case,
-            client_id=case.client_id,
+            client=case.client,
             service=service,
             consent=consent,
             priority=priority,
             status=S.REQUESTED,
-            from_center_id=case.center_id,
+            from_center=case.center,
             created_by=by,
             note=note,
             created_at=now,
         )
-        ReferralEvent.objects.create(
+        event = ReferralEvent.objects.create(
             referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
         )
         stats_mark_dirty(at=now)
         _enqueue_route(referral.pk)
+    # The referral as created, relations in hand (the API answers with it instead of reading it back).
+    referral._prefetched_objects_cache = {"events": [event]}  # type: ignore[attr-defined]
     return referral
 
 
