@@ -22,6 +22,7 @@ from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
 from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
+from centers.orm import prefetched
 from centers.selectors import Actor, actor_for
 from referral import routing, sla
 from referral.models import (
@@ -288,7 +289,7 @@ def referral_create(
         stats_mark_dirty(at=now)
         _enqueue_route(referral.pk)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
-    referral._prefetched_objects_cache = {"events": [event]}  # type: ignore[attr-defined]
+    prefetched(referral, "events", [event])
     return referral
 
 
