@@ -80,19 +80,23 @@ def _prepare(db_name: str, env: dict[str, str]) -> None:
 
 
 class Api:
+    """One keep-alive HTTP/1.1 connection (gunicorn's gthread workers keep it open between requests)."""
+
     def __init__(self, port: int, token: str | None = None) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.token = token
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Token {token}"
+        self.connects = 0
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Token {self.token}"
         payload = json.dumps(body) if body is not None else None
         start = time.perf_counter()
         for attempt in range(2):
             try:
-                self.conn.request(method, path, body=payload, headers=headers)
+                if self.conn.sock is None:
+                    self.connects += 1
+                self.conn.request(method, path, body=payload, headers=self.headers)
                 response = self.conn.getresponse()
                 raw = response.read()
                 break
@@ -192,43 +196,50 @@ def _intake(api: Api, stats: Stats, rng: random.Random, n: int) -> int | None:
     return referral["id"] if status == 201 else None
 
 
-def _start_servers(env: dict[str, str], port: int) -> list[subprocess.Popen]:
-    procs = [
-        subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
-                "config.wsgi:application",
-                # The production settings (2 gthread workers, WEB_THREADS threads each), as the Procfile.
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/celery"),
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "routing,notifications,stats",
-                "-c",
-                "1",
-                "-l",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,  # the banner would mix with the JSON summary
-            start_new_session=True,
-        ),
-    ]
+def _start_web(env: dict[str, str], port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi:application",
+            # The production settings (2 gthread workers, WEB_THREADS threads each), as the Procfile.
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/celery"),
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "routing,notifications,stats",
+            "-c",
+            "1",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,  # the banner would mix with the JSON summary
+        start_new_session=True,
+    )
+
+
+def _start_servers(env: dict[str, str], port: int, *, worker: bool = True) -> list[subprocess.Popen]:
+    procs = [_start_web(env, port)]
+    if worker:
+        procs.append(_start_worker(env))
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -240,6 +251,79 @@ def _start_servers(env: dict[str, str], port: int) -> list[subprocess.Popen]:
         time.sleep(0.5)
     _stop(procs)
     raise RuntimeError("gunicorn did not come up")
+
+
+# --- CPU accounting: what each party of the run used (utime + stime from /proc, Linux only) ---
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(process group, CPU seconds) of a live process, None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _group_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds of every live process in a process group (gunicorn master and workers, celery's pool)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(int(entry.name))
+            if stat and stat[0] == pgid:
+                out[int(entry.name)] = stat[1]
+    return out
+
+
+def _backend_cpu(db: str) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL backends connected to the load database."""
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [db])]
+    return {pid: stat[1] for pid in pids if (stat := _proc_stat(pid))}
+
+
+class CpuMeter:
+    """CPU seconds used between start() and stop() by gunicorn, the Celery worker, PostgreSQL backends of
+    the load database (those alive at the end; one that closed mid-run is missed) and this load generator."""
+
+    def __init__(self, db: str, web: subprocess.Popen, worker: subprocess.Popen | None) -> None:
+        self.db, self.web, self.worker = db, web, worker
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {
+            "gunicorn": _group_cpu(self.web.pid),
+            "celery": _group_cpu(self.worker.pid) if self.worker else {},
+            "postgres": _backend_cpu(self.db),
+        }
+
+    def start(self) -> None:
+        self.before = self._sample()
+        self.own = time.process_time()
+        self.load_before = os.getloadavg()
+
+    def stop(self) -> dict[str, Any]:
+        after = self._sample()
+        used = {name: sum(v - self.before[name].get(pid, 0.0) for pid, v in after[name].items()) for name in after}
+        used["load_generator"] = time.process_time() - self.own
+        workers = after["gunicorn"]
+        return {
+            "cpu_s": {k: round(v, 2) for k, v in used.items()},
+            # Per gunicorn process (the master does nothing per request): shows whether keep-alive
+            # connections left one worker busier than the other.
+            "gunicorn_per_process_s": [
+                round(v - self.before["gunicorn"].get(pid, 0.0), 2) for pid, v in workers.items()
+            ],
+            "load_average": {
+                "start": " ".join(f"{x:.1f}" for x in self.load_before),
+                "end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+            },
+        }
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -257,13 +341,16 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 def _tokens(env: dict[str, str], port: int, users: int) -> list[tuple[str, str]]:
     """(token, center) for counselor accounts spread over the sending centers, plus one per receiving side."""
+    accounts = [(f"load{i:03d}", SENDERS[i % len(SENDERS)]) for i in range(users)]
+    # `create_staff` for each account in one process (a Django start per account cost ~1.5 s of CPU each,
+    # which also lifted the load average the run starts with).
+    calls = "".join(
+        f"call_command('create_staff', username={name!r}, password={PASSWORD!r}, role='counselor', center={center!r})\n"
+        for name, center in accounts
+    )
+    _manage(env, "shell", "-c", f"from django.core.management import call_command\n{calls}")
     out = []
-    for i in range(users):
-        center = SENDERS[i % len(SENDERS)]
-        name = f"load{i:03d}"
-        _manage(
-            env, "create_staff", "--username", name, "--password", PASSWORD, "--role", "counselor", "--center", center
-        )
+    for name, center in accounts:
         status, body, _ = Api(port).call("POST", "/api/v1/auth/token/", {"username": name, "password": PASSWORD})
         if status != 200:
             raise RuntimeError(f"token for {name}: {status} {body}")
@@ -330,6 +417,14 @@ def run_load(
         _stop(procs)
 
 
+def _unrouted(db: str) -> int:
+    import psycopg
+
+    with psycopg.connect(f"postgres://postgres@127.0.0.1:5432/{db}", autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM referral_referral WHERE status = 'requested' AND to_desk_id IS NULL")
+        return int(row.fetchone()[0])  # type: ignore[index]
+
+
 def run_intake(
     *,
     requests: int = 2000,
@@ -337,20 +432,26 @@ def run_intake(
     port: int = DEFAULT_PORT + 1,
     db: str = DEFAULT_DB,
     broker: str = DEFAULT_BROKER,
+    worker_after: bool = False,
 ) -> dict[str, Any]:
-    """A fixed number of intakes (client + consent + case + referral = 4 requests each)."""
+    """A fixed number of intakes (client + consent + case + referral = 4 requests each).
+
+    The Celery worker routes each referral while the intakes run (the production shape on one host), or,
+    with `worker_after`, starts only once they are done: the figure is then the web tier alone, and the
+    summary gives how long the worker took to route the backlog (`drain_s`).
+    """
     env = _env(f"postgres://postgres@127.0.0.1:5432/{db}", broker)
     _prepare(db, env)
-    procs = _start_servers(env, port)
+    procs = _start_servers(env, port, worker=not worker_after)
     try:
         tokens = _tokens(env, port, users)
         stats = Stats()
         counter = iter(range(requests))
         lock = threading.Lock()
+        apis = [Api(port, token) for token, _ in tokens]
 
-        def user(token: str, seed: int) -> None:
+        def user(api: Api, seed: int) -> None:
             rng = random.Random(seed)
-            api = Api(port, token)
             while True:
                 with lock:
                     n = next(counter, None)
@@ -358,14 +459,30 @@ def run_intake(
                     return
                 _intake(api, stats, rng, n)
 
-        threads = [threading.Thread(target=user, args=(tok, i)) for i, (tok, _) in enumerate(tokens)]
+        threads = [threading.Thread(target=user, args=(api, i)) for i, api in enumerate(apis)]
+        meter = CpuMeter(db, procs[0], None if worker_after else procs[1])
+        meter.start()
         started = time.time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        summary = stats.summary(time.time() - started)
+        elapsed = time.time() - started
+        cpu = meter.stop()
+        summary = stats.summary(elapsed)
         summary["intakes_per_s"] = round(requests / summary["seconds"], 1) if summary["seconds"] else 0
+        summary["routing_worker"] = "started after the run (web tier alone)" if worker_after else "concurrent"
+        summary["connections_opened"] = sum(api.connects for api in apis)
+        summary.update(cpu)
+        summary["cpu_ms_per_intake"] = {k: round(v * 1000 / requests, 1) for k, v in cpu["cpu_s"].items()}
+        summary["unrouted_at_end"] = _unrouted(db)
+        if worker_after:
+            drain_started = time.time()
+            procs.append(_start_worker(env))
+            while _unrouted(db) and time.time() - drain_started < 600:
+                time.sleep(0.2)
+            summary["drain_s"] = round(time.time() - drain_started, 1)
+            summary["unrouted_after_drain"] = _unrouted(db)
         return summary
     finally:
         _stop(procs)
@@ -376,9 +493,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--intake", type=int, default=0, help="run the fixed-count intake benchmark instead")
+    parser.add_argument(
+        "--worker-after",
+        action="store_true",
+        help="intake: start the Celery worker only after the run (web tier alone) and time the drain",
+    )
     args = parser.parse_args()
     if args.intake:
-        result = run_intake(requests=args.intake, users=args.users)
+        result = run_intake(requests=args.intake, users=args.users, worker_after=args.worker_after)
     else:
         result = run_load(users=args.users, seconds=args.seconds)
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)

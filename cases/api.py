@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -33,6 +33,7 @@ from cases.models import (
     IncomeBand,
     Need,
 )
+from centers.api_common import ModelSerializer
 from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
 
@@ -53,7 +54,7 @@ def _ip(request: Request) -> str | None:
 # --- serializers -----------------------------------------------------------------------------------
 
 
-class ClientSerializer(serializers.ModelSerializer):
+class ClientSerializer(ModelSerializer):
     rrn = serializers.CharField(source="rrn_masked", read_only=True, help_text="Masked, e.g. 900101-1******")
     region = serializers.CharField(source="region.code", read_only=True, allow_null=True, default=None)
 
@@ -92,7 +93,7 @@ class ClientInputSerializer(serializers.Serializer):
     arrears_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=36500)
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(ModelSerializer):
     class Meta:
         model = Consent
         fields = [
@@ -119,7 +120,7 @@ class ConsentInputSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
 
 
-class NeedSerializer(serializers.ModelSerializer):
+class NeedSerializer(ModelSerializer):
     class Meta:
         model = Need
         fields = ["domain", "code", "note"]
@@ -131,7 +132,7 @@ class NeedInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-class CaseNoteSerializer(serializers.ModelSerializer):
+class CaseNoteSerializer(ModelSerializer):
     author = serializers.CharField(source="author.get_username", read_only=True)
 
     class Meta:
@@ -140,7 +141,7 @@ class CaseNoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     needs = NeedSerializer(many=True, read_only=True)
 
     class Meta:
@@ -315,8 +316,7 @@ class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
             needs=[dict(n) for n in data.get("needs", [])],
             note=data.get("note", ""),
         )
-        # The service's own row: the response shows the case and its needs, nothing the detail prefetches.
-        prefetch_related_objects([case], "needs")
+        # The service's own row and needs: nothing is read back.
         return Response(CaseSerializer(case).data, status=201)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -48,6 +48,7 @@ from cases.validation import (
 )
 from centers.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
 from centers.models import CenterKind, Domain, Region
+from centers.orm import prefetched
 from stats.services import mark_dirty as stats_mark_dirty
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
@@ -435,6 +436,8 @@ def case_open(
         need.case = case
     Need.objects.bulk_create(need_rows)
     stats_mark_dirty(at=case.opened_at)
+    # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
+    prefetched(case, "needs", need_rows)
     return case
 
 

@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
+from centers.api_common import ModelSerializer
 from centers.models import Center, CenterKind, Desk, Domain, Service
 from centers.selectors import center_list, desk_list, service_list
 
 
-class CenterSerializer(serializers.ModelSerializer):
+class CenterSerializer(ModelSerializer):
     region = serializers.CharField(source="region.name", read_only=True)
     region_code = serializers.CharField(source="region.code", read_only=True)
 
@@ -49,7 +50,7 @@ class LocalTimeField(serializers.TimeField):
     """Opening hours carry no UTC offset, so OpenAPI's `format: time` (RFC 3339, offset required) is wrong."""
 
 
-class DeskSerializer(serializers.ModelSerializer):
+class DeskSerializer(ModelSerializer):
     center = serializers.CharField(source="center.code", read_only=True)
     opens_at = LocalTimeField(read_only=True)
     closes_at = LocalTimeField(read_only=True)
@@ -76,7 +77,7 @@ class DeskSerializer(serializers.ModelSerializer):
         ]
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(ModelSerializer):
     outcomes: serializers.RelatedField = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
 
     class Meta:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db import DatabaseError, DataError, OperationalError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from centers.errors import DomainError
+
+_FIELDS: dict[type, dict[str, serializers.Field]] = {}
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer with the fields it derives from the model built once per class.
+
+    DRF rebuilds them from the model on every instantiation (about half of a serializer's time: an
+    intake's four answers spent ~1.7 of ~3.2 ms there). What it builds depends only on the class
+    (Meta and the declared fields), never on the instance or the context, so each serializer gets a
+    deep copy of the per-class result — the same copy DRF itself makes of declared fields every time.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        template = _FIELDS.get(type(self))
+        if template is None:
+            # Two threads may both build it the first time; either result is the same.
+            template = _FIELDS[type(self)] = super().get_fields()
+        return copy.deepcopy(template)
 
 
 class Pagination(PageNumberPagination):

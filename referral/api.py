@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from centers.api_common import ModelSerializer
 from referral import selectors, services
 from referral.models import CancelReason, DeclineReason, FailReason, Priority, Referral, ReferralEvent
 
@@ -22,7 +23,7 @@ class ClientMinimalSerializer(serializers.Serializer):
     phone = serializers.CharField()
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(ModelSerializer):
     status = serializers.CharField(source="to_status")
     by = serializers.SerializerMethodField()
     desk = serializers.CharField(source="desk.code", default=None)
@@ -35,7 +36,7 @@ class EventSerializer(serializers.ModelSerializer):
         return obj.by.get_username() if obj.by else None
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(ModelSerializer):
     client = ClientMinimalSerializer()
     service = serializers.CharField(source="service.code")
     from_center = serializers.CharField(source="from_center.code")
@@ -179,9 +180,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise Http404
         return int(raw)
 
-    def _answer(self, request: Request, referral_id: int, code: int = status.HTTP_200_OK) -> Response:
+    def _answer(self, request: Request, referral_id: int) -> Response:
         referral = selectors.referral_get_for_api(request.user, referral_id)
-        return Response(ReferralDetailSerializer(referral, context={"request": request}).data, status=code)
+        return Response(ReferralDetailSerializer(referral, context={"request": request}).data)
 
     @extend_schema(request=CreateSerializer, responses={201: ReferralDetailSerializer})
     def create(self, request: Request) -> Response:
@@ -194,7 +195,11 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             priority=s.validated_data["priority"],
             note=s.validated_data["note"],
         )
-        return self._answer(request, referral.pk, status.HTTP_201_CREATED)
+        # The service's own rows (client, service, sending center and the create event in hand): no
+        # read-back. Routing is asynchronous, so the answer is the referral as created, not yet at a desk.
+        return Response(
+            ReferralDetailSerializer(referral, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
     def _act(self, request: Request, serializer_class: type[serializers.Serializer] | None, call: Any) -> Response:
         pk = self._pk()

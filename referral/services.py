@@ -22,6 +22,7 @@ from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
 from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
+from centers.orm import prefetched
 from centers.selectors import Actor, actor_for
 from referral import routing, sla
 from referral.models import (
@@ -272,21 +273,23 @@ def referral_create(
     with transaction.atomic():
         referral = Referral.objects.create(
             case=case,
-            client_id=case.client_id,
+            client=case.client,
             service=service,
             consent=consent,
             priority=priority,
             status=S.REQUESTED,
-            from_center_id=case.center_id,
+            from_center=case.center,
             created_by=by,
             note=note,
             created_at=now,
         )
-        ReferralEvent.objects.create(
+        event = ReferralEvent.objects.create(
             referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
         )
         stats_mark_dirty(at=now)
         _enqueue_route(referral.pk)
+    # The referral as created, relations in hand (the API answers with it instead of reading it back).
+    prefetched(referral, "events", [event])
     return referral
 
 

@@ -1,5 +1,11 @@
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
+
+import cases.api
+import centers.api
+import referral.api
+from centers.api_common import ModelSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +74,25 @@ def test_schema_and_docs_are_served_without_a_cdn(client, counselor):
     html = docs.content.decode()
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+def _model_serializers() -> list[type]:
+    assert cases.api and centers.api and referral.api  # their serializers subclass ModelSerializer on import
+    found: list[type] = []
+    todo: list[type] = [ModelSerializer]
+    while todo:
+        cls = todo.pop()
+        found.extend(cls.__subclasses__())
+        todo.extend(cls.__subclasses__())
+    return [c for c in found if hasattr(c, "Meta")]
+
+
+def test_model_serializers_hand_out_the_fields_drf_builds_a_fresh_copy_each():
+    classes = _model_serializers()
+    assert len(classes) >= 10
+    for cls in classes:
+        drf = serializers.ModelSerializer.get_fields(cls())
+        first, second = cls().get_fields(), cls().get_fields()
+        assert {k: repr(v) for k, v in first.items()} == {k: repr(v) for k, v in drf.items()}, cls
+        assert {k: repr(v) for k, v in second.items()} == {k: repr(v) for k, v in drf.items()}, cls
+        assert all(first[k] is not second[k] for k in first), cls

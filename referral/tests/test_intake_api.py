@@ -43,10 +43,22 @@ def test_a_token_intake_creates_everything_with_a_fixed_small_number_of_queries(
     assert referral["status"] == "requested" and referral["from_center"] == "EW-SEOUL-GWANAK"
     assert [e["kind"] for e in referral["events"]] == ["create"]
     assert Referral.objects.filter(pk=referral["id"], case_id=case["id"]).exists()
+    # The answers are built from what the services wrote, not read back; they match a fresh read.
+    assert api.get(f"/api/v1/referrals/{referral['id']}/").json() == referral
+    assert api.get(f"/api/v1/cases/{case['id']}/").json() == {**case, "notes": []}
     # One token lookup with the staff profile joined (no second profile query, no password hash),
-    # no savepoint for a client without an RRN, no detail prefetches in the case and referral answers.
+    # no savepoint for a client without an RRN, nothing read back for the case and referral answers
+    # (case: insert case and needs; referral: case, service, desk kinds, consents, insert referral and event).
     # (In the test transaction BEGIN/COMMIT are savepoints; the post-commit work does not run here.)
-    assert counts == [6, 5, 7, 11], counts
+    assert counts == [6, 5, 6, 9], counts
+
+
+def test_a_token_without_a_staff_profile_authenticates_and_gets_the_admin_answer(admin_user_staff):
+    # An admin has no staff profile: authenticated (not 401), but no personal data (403).
+    admin_user_staff.staff.delete()
+    api = _token_client(admin_user_staff)
+    assert api.get("/api/v1/services/").status_code == 200
+    assert api.get("/api/v1/clients/").status_code == 403
 
 
 def test_a_bad_or_inactive_token_is_401(counselor):
