@@ -223,7 +223,8 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen:
             "config",
             "worker",
             "-Q",
-            "routing,notifications,stats",
+            # As deployed (Procfile, docker-compose): statistics rebuilds run in a worker of their own.
+            "routing,notifications",
             "-c",
             "1",
             "-l",
