@@ -20,6 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench.bench_pages import _client, _get
 from bench.common import Context, Row, Stats, compare, measure
 from bench.sql import explain, run_query
 from centers.models import Role, StaffProfile
@@ -101,20 +102,7 @@ def _ministry_client() -> Client:
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=MINISTRY_USERNAME, defaults={"email": "bench@ministry.invalid"})
         StaffProfile.objects.update_or_create(user=user, defaults={"role": Role.MINISTRY, "center": None})
-    client = Client(HTTP_ACCEPT_LANGUAGE="ko", raise_request_exception=True)
-    client.force_login(user)
-    return client
-
-
-def _page(client: Client, group: str):  # type: ignore[no-untyped-def]
-    url = f"/stats/?group={group}"
-
-    def call() -> None:
-        response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{response.status_code} from {url}")
-
-    return call
+    return _client(MINISTRY_USERNAME)
 
 
 def run(ctx: Context) -> list[Row]:
@@ -151,7 +139,11 @@ def run(ctx: Context) -> list[Row]:
         " at 10M referrals" if referrals >= 10_000_000 else f" (stated at 10M; {referrals:,} here)"
     )
     for group in GROUPS:
-        call = _page(client, group)
+
+        def url(group: str = group) -> str:
+            return f"/stats/?group={group}"
+
+        call = _get(client, url)
         with CaptureQueriesContext(connection) as q:
             call()
         n_queries = len(q.captured_queries)  # now: the next request's request_started empties the log

@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # also run as a script: python bench/load.py
+
+from bench.common import apply_bench_settings  # noqa: E402
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 PASSWORD = "load-test-password-2026"  # noqa: S105 - throwaway accounts in a throwaway database
 SENDERS = ["EW-SEOUL-GWANAK", "EW-SEOUL-GANGNAM", "EW-INCHEON", "MF-SEOUL-GWANAK", "MF-BUSAN", "EW-ANSAN"]
@@ -44,17 +48,12 @@ ORG_KINDS = ["employment_welfare", "microfinance", "local_government", "midlife_
 
 def _env(db_url: str, broker: str) -> dict[str, str]:
     env = dict(os.environ)
+    apply_bench_settings(env)
     env.update(
         DATABASE_URL=db_url,
         CELERY_BROKER_URL=broker,
         DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY", "load-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_SECURE_COOKIES="0",
-        DJANGO_STATIC_MANIFEST="0",
-        PII_ENCRYPTION_KEYS=env.get("PII_ENCRYPTION_KEYS", "bG9hZC10ZXN0LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc="),
-        PII_HASH_KEY=env.get("PII_HASH_KEY", "load-test-blind-index-key"),
         # The load generator is one address; per-user throttling stays on, at production rates.
         AXES_ENABLED="0",
         # Every load user signs in from 127.0.0.1 within a second; the per-IP sign-in limit is not under test.

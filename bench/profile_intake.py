@@ -26,14 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_SECRET_KEY", "profile-intake-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("DJANGO_STATIC_MANIFEST", "0")
-os.environ.setdefault("PII_ENCRYPTION_KEYS", "bG9hZC10ZXN0LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc=")
-os.environ.setdefault("PII_HASH_KEY", "load-test-blind-index-key")
+from bench.common import apply_bench_settings  # noqa: E402
+
+apply_bench_settings(os.environ)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402

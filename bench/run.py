@@ -252,14 +252,9 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
-    # Production-like settings (DEBUG off) with throwaway keys unless the environment gives some.
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-    os.environ.setdefault("PII_ENCRYPTION_KEYS", "YmVuY2gtb25seS1waWkta2V5LTMyLWJ5dGVzLWxvbmc=")
-    os.environ.setdefault("PII_HASH_KEY", "bench-only-blind-index-key")
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
-    os.environ.setdefault("DJANGO_STATIC_MANIFEST", "0")
+    from bench.common import apply_bench_settings
+
+    apply_bench_settings(os.environ)
     os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_CELERY_BROKER_URL", "")
 
     import django
