@@ -48,6 +48,7 @@ test: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	DJANGO_DEBUG=1 $(BIN)/mypy .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 

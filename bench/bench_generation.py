@@ -9,7 +9,7 @@ import psycopg
 from django.db import transaction
 
 from bench.common import Context, Row, Stats, compare
-from centers.synthetic import Spec, generate_synthetic
+from demo.synthetic import Spec, generate_synthetic
 
 
 class _Rollback(Exception):

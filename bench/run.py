@@ -98,7 +98,7 @@ def ensure_dataset(name: str, clients: int, referrals: int, months: int) -> dict
     from django.db.migrations.executor import MigrationExecutor
 
     from centers.services import directory_load
-    from centers.synthetic import Spec, generate_synthetic, stderr_progress
+    from demo.synthetic import Spec, generate_synthetic, stderr_progress
 
     conn = connections["default"]
     executor = MigrationExecutor(conn)

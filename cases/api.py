@@ -33,9 +33,9 @@ from cases.models import (
     IncomeBand,
     Need,
 )
-from centers.api_common import ModelSerializer
 from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
+from core.api import ModelSerializer
 
 
 class CenterStaffOnly(BasePermission):

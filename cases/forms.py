@@ -19,8 +19,8 @@ from cases.models import (
 )
 from cases.needs import NEEDS
 from cases.validation import NOTE_MAX, birth_date_validate, name_validate, phone_normalize
-from centers.errors import InvalidInput
 from centers.models import CenterKind
+from core.errors import InvalidInput
 
 CLIENT_FACTS = ["gender", "household_size", "income_band", "employment_status", "debt_status", "arrears_days"]
 IDENTITY = ["name", "birth_date", "phone", "rrn"]

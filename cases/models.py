@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Replace, Right
 from django.utils.translation import gettext_lazy as _
 
@@ -113,6 +115,12 @@ class ConsentMethod(models.TextChoices):
     ELECTRONIC = "electronic", _("Electronic")
 
 
+class ConsentQuerySet(models.QuerySet["Consent"]):
+    def valid_at(self, now: dt.datetime) -> ConsentQuerySet:
+        """The database statement of `Consent.is_valid_at` (a test holds the two equal)."""
+        return self.filter(withdrawn_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
 class Consent(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents", verbose_name=_("client"))
     purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
@@ -128,6 +136,8 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = ConsentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-given_at"]
         verbose_name = _("consent")
@@ -136,15 +146,24 @@ class Consent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} ({self.client_id})"
 
+    def is_valid_at(self, now: dt.datetime) -> bool:
+        """The one consent-validity rule: not withdrawn and not expired at `now`."""
+        return self.withdrawn_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def covers(self, organization_kind: str, now: dt.datetime | None = None) -> bool:
+        """Does this consent allow providing the client's data to an organization of this kind, now?"""
+        return (
+            self.purpose == ConsentPurpose.REFERRAL
+            and organization_kind in (self.organization_kinds or [])
+            and (now is None or self.is_valid_at(now))
+        )
+
     @property
     def organization_kinds_display(self) -> str:
         from centers.models import CenterKind
 
         labels = dict(CenterKind.choices)
         return ", ".join(str(labels.get(k, k)) for k in self.organization_kinds)
-
-    def covers(self, organization_kind: str) -> bool:
-        return self.purpose == ConsentPurpose.REFERRAL and organization_kind in self.organization_kinds
 
 
 class Channel(models.TextChoices):

@@ -16,8 +16,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseNote, Client, Consent
-from centers.errors import PermissionDenied
 from centers.selectors import Actor, actor_for
+from core.errors import PermissionDenied
 
 User = AbstractBaseUser | AnonymousUser
 

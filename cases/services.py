@@ -37,7 +37,7 @@ from cases.models import (
 )
 from cases.needs import NEEDS_BY_CODE
 from cases.selectors import pii_actor
-from cases.signals import consent_withdrawn
+from cases.signals import case_opened, consent_withdrawn
 from cases.validation import (
     NEED_NOTE_MAX,
     NOTE_MAX,
@@ -46,10 +46,9 @@ from cases.validation import (
     phone_normalize,
     text_validate,
 )
-from centers.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
 from centers.models import CenterKind, Domain, Region
-from centers.orm import prefetched
-from stats.services import mark_dirty as stats_mark_dirty
+from core.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
+from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
 CONSENT_RETENTION_YEARS = 3
@@ -435,7 +434,7 @@ def case_open(
     for need in need_rows:
         need.case = case
     Need.objects.bulk_create(need_rows)
-    stats_mark_dirty(at=case.opened_at)
+    case_opened.send(sender=Case, at=case.opened_at)
     # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
     prefetched(case, "needs", need_rows)
     return case

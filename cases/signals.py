@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # The referral app cancels the open referrals that relied on the consent; a receiver that raises
 # rolls the withdrawal back, so nothing is half-done.
 consent_withdrawn = Signal()
+
+# Sent by cases.services when a case is opened, inside the transaction, with kwarg `at` (the case's
+# opened_at). The statistics app marks that month's figures stale; it learns of it only through this.
+case_opened = Signal()

@@ -9,7 +9,7 @@ import unicodedata
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from centers.errors import InvalidInput
+from core.errors import InvalidInput
 
 AREA_CODES = frozenset(
     {"031", "032", "033", "041", "042", "043", "044", "051", "052", "053", "054", "055", "061", "062", "063", "064"}

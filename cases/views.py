@@ -22,11 +22,8 @@ from cases.forms import CloseForm, ConsentForm, IntakeForm, NoteForm
 from cases.models import CaseStatus, Client, ConsentPurpose
 from cases.needs import needs_by_domain
 from cases.services import CONSENT_RETENTION_YEARS
-from cases.suggestions import suggest_for_case
-from centers.errors import DomainError, DuplicateClient
-from centers.models import Service
 from centers.selectors import actor_for
-from referral.models import Priority
+from core.errors import DomainError, DuplicateClient
 
 
 def center_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -149,20 +146,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get_for_user(request.user, pk)
     _log(request, [case.client_id], "cases:case_detail")
-    suggestions = suggest_for_case(case, today=timezone.localdate())
-    names = dict(Service.objects.filter(code__in=[s.service for s in suggestions]).values_list("code", "name"))
-    consents = [c for c in case.client.consents.all() if c.purpose == ConsentPurpose.REFERRAL and not c.withdrawn_at]
     return render(
         request,
         "cases/case_detail.html",
         {
             "case": case,
             "client": case.client,
-            "suggestions": [(s, names.get(s.service, s.service)) for s in suggestions],
-            "referral_consents": consents,
             "note_form": NoteForm(),
             "close_form": CloseForm(),
-            "priorities": Priority.choices,
         },
     )
 

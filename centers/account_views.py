@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from centers.errors import InvalidInput
 from centers.forms import OTPTokenForm, PasswordChangeForm
 from centers.services import (
     staff_change_password,
@@ -25,6 +24,7 @@ from centers.services import (
     staff_totp_confirm,
     staff_totp_remove,
 )
+from core.errors import InvalidInput
 
 
 def _safe_next(request: HttpRequest, default: str = "home") -> str:

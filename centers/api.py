@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
-from centers.api_common import ModelSerializer
 from centers.models import Center, CenterKind, Desk, Domain, Service
-from centers.selectors import center_list, desk_list, service_list
+from centers.selectors import center_list, service_list
+from core.api import ModelSerializer
 
 
 class CenterSerializer(ModelSerializer):
@@ -55,7 +55,6 @@ class DeskSerializer(ModelSerializer):
     opens_at = LocalTimeField(read_only=True)
     closes_at = LocalTimeField(read_only=True)
     services: serializers.RelatedField = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
-    open_referrals = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Desk
@@ -72,7 +71,6 @@ class DeskSerializer(ModelSerializer):
             "opens_at",
             "closes_at",
             "capacity",
-            "open_referrals",
             "active",
         ]
 
@@ -133,14 +131,6 @@ class CenterViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Center]:
         return center_list().order_by("code")
-
-
-class DeskViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = DeskSerializer
-    filterset_class = DeskFilter
-
-    def get_queryset(self) -> QuerySet[Desk]:
-        return desk_list().order_by("code")
 
 
 class ServiceViewSet(viewsets.ReadOnlyModelViewSet):

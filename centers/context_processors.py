@@ -8,10 +8,4 @@ from centers.selectors import actor_for
 
 
 def staff(request: HttpRequest) -> dict[str, Any]:
-    actor = actor_for(request.user)
-    unread = 0
-    if actor.user_id is not None:
-        from referral.models import Notification
-
-        unread = Notification.objects.filter(user_id=actor.user_id, read_at__isnull=True).count()
-    return {"actor": actor, "unread_notifications": unread}
+    return {"actor": actor_for(request.user)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from centers.models import CENTER_ROLES, Center, Desk, Role, Service, ServiceOutcome
 
@@ -54,12 +54,9 @@ def center_list(*, kind: str | None = None, region: str | None = None) -> QueryS
 
 
 def desk_list() -> QuerySet[Desk]:
-    from referral.models import OPEN_STATUSES
-
-    return (
-        Desk.objects.select_related("center")
-        .prefetch_related(Prefetch("services", queryset=Service.objects.only("id", "code", "name", "name_en")))
-        .annotate(open_referrals=Count("referrals_received", filter=Q(referrals_received__status__in=OPEN_STATUSES)))
+    """Desks with their center and services; the referral app adds each desk's load (open referrals)."""
+    return Desk.objects.select_related("center").prefetch_related(
+        Prefetch("services", queryset=Service.objects.only("id", "code", "name", "name_en"))
     )
 
 

@@ -16,7 +16,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from centers.errors import InvalidInput
 from centers.models import (
     CENTER_ROLES,
     Center,
@@ -29,6 +28,7 @@ from centers.models import (
     ServiceOutcome,
     StaffProfile,
 )
+from core.errors import InvalidInput
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

@@ -37,10 +37,12 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "core",
     "centers",
     "cases",
     "referral",
     "stats",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "centers.context_processors.staff",
+                "referral.context_processors.notifications",
             ],
         },
     },
@@ -207,16 +210,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "centers.api_common.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "centers.api_common.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # DRF's own classes freeze the rates at import; these read them per request (settings overrides work).
     "DEFAULT_THROTTLE_CLASSES": [
-        "centers.throttling.UserRateThrottle",
-        "centers.throttling.AnonRateThrottle",
-        "centers.throttling.ScopedRateThrottle",
+        "core.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_USER", default="6000/min"),
@@ -243,7 +246,7 @@ SPECTACULAR_SETTINGS = {
     # Every operation documents the 4xx answers it can give (schemathesis checks responses against this).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "centers.api_common.document_error_responses",
+        "core.api.document_error_responses",
     ],
 }
 

@@ -12,7 +12,6 @@ admin.site.login_form = AdminLoginForm
 
 router = DefaultRouter()
 router.register("centers", centers_api.CenterViewSet, basename="center")
-router.register("desks", centers_api.DeskViewSet, basename="desk")
 router.register("services", centers_api.ServiceViewSet, basename="service")
 
 # Each app registers its own API routes here, in its own block.

@@ -12,7 +12,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from centers.api_common import ModelSerializer
+from centers.api import DeskFilter, DeskSerializer
+from centers.models import Desk
+from core.api import ModelSerializer
 from referral import selectors, services
 from referral.models import CancelReason, DeclineReason, FailReason, Priority, Referral, ReferralEvent
 
@@ -309,3 +311,20 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 referral_id=rid, by=request.user, reason=d["reason"], note=d["note"]
             ),
         )
+
+
+class DeskLoadSerializer(DeskSerializer):
+    open_referrals = serializers.IntegerField(read_only=True)
+
+    class Meta(DeskSerializer.Meta):
+        fields = [*DeskSerializer.Meta.fields, "open_referrals"]
+
+
+class DeskViewSet(viewsets.ReadOnlyModelViewSet):
+    """The directory's desks with their load; served here because the load counts referrals."""
+
+    serializer_class = DeskLoadSerializer
+    filterset_class = DeskFilter
+
+    def get_queryset(self) -> QuerySet[Desk]:
+        return selectors.desk_list_with_load().order_by("code")

@@ -19,8 +19,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from centers.models import Role
+from core.queueing import enqueue_on_commit
 from referral.models import Notification, Referral
-from referral.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 User = get_user_model()

@@ -11,10 +11,10 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from centers.errors import PermissionDenied
 from centers.models import CENTER_ROLES, Desk
-from centers.selectors import actor_for
-from referral.models import OPEN_STATUSES, EventKind, Priority, Referral, ReferralEvent, Status
+from centers.selectors import actor_for, desk_list
+from core.errors import PermissionDenied
+from referral.models import OPEN_STATUSES, EventKind, Notification, Priority, Referral, ReferralEvent, Status
 
 User = get_user_model()
 
@@ -198,3 +198,14 @@ def assignable_staff(center_id: int | None) -> QuerySet:
     return User.objects.filter(is_active=True, staff__center_id=center_id, staff__role__in=list(CENTER_ROLES)).order_by(
         "username"
     )
+
+
+def desk_list_with_load() -> QuerySet[Desk]:
+    """The directory's desks, each with `open_referrals`: the referrals it holds that are still open."""
+    return desk_list().annotate(
+        open_referrals=Count("referrals_received", filter=Q(referrals_received__status__in=OPEN_STATUSES))
+    )
+
+
+def unread_notification_count(*, user_id: int) -> int:
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()

@@ -14,16 +14,16 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
-from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
-from centers.orm import prefetched
 from centers.selectors import Actor, actor_for
+from core.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from core.orm import prefetched
+from core.queueing import enqueue_on_commit
 from referral import routing, sla
 from referral.models import (
     OPEN_STATUSES,
@@ -38,8 +38,7 @@ from referral.models import (
     Status,
 )
 from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
-from referral.queueing import enqueue_on_commit
-from stats.services import mark_dirty as stats_mark_dirty
+from referral.signals import referral_changed
 
 User = get_user_model()
 # An authenticated staff user (request.user behind login_required / IsAuthenticated, or a task's User).
@@ -158,7 +157,7 @@ def _transition(
             note=result.note,
             data=result.data,
         )
-        stats_mark_dirty(at=referral.created_at)
+        referral_changed.send(sender=Referral, at=referral.created_at)
         return referral
 
 
@@ -223,8 +222,8 @@ def _note(note: str | None) -> str:
 
 def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
     return list(
-        Consent.objects.filter(client_id=client_id, purpose=ConsentPurpose.REFERRAL, withdrawn_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        Consent.objects.filter(client_id=client_id, purpose=ConsentPurpose.REFERRAL)
+        .valid_at(now)
         .order_by("-given_at", "-pk")
     )
 
@@ -286,7 +285,7 @@ def referral_create(
         event = ReferralEvent.objects.create(
             referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
         )
-        stats_mark_dirty(at=now)
+        referral_changed.send(sender=Referral, at=now)
         _enqueue_route(referral.pk)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
     prefetched(referral, "events", [event])
@@ -308,7 +307,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
     def change(r: Referral, now: dt.datetime) -> Change | None:
         excluded = routing.excluded_desk_ids(r.pk)
         kinds = r.consent.organization_kinds if r.consent_id and r.consent else []
-        if r.consent and (r.consent.withdrawn_at or (r.consent.expires_at and r.consent.expires_at <= now)):
+        if r.consent and not r.consent.is_valid_at(now):
             kinds = []
         candidates = routing.candidates_for(r, organization_kinds=kinds, excluded=excluded)
         from_center = r.from_center

@@ -10,9 +10,9 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
+from core.queueing import delay_safely
 from referral import services
 from referral.models import OPEN_STATUSES, Referral, Status
-from referral.queueing import delay_safely
 
 logger = logging.getLogger(__name__)
 

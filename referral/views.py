@@ -18,9 +18,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from centers.errors import DomainError, PermissionDenied
 from centers.models import Service
 from centers.selectors import actor_for
+from core.errors import DomainError, PermissionDenied
 from referral import notifications, selectors, services
 from referral.models import CancelReason, DeclineReason, FailReason, Priority
 

@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from centers.errors import PermissionDenied
 from centers.models import Center, CenterKind, Domain, Region
 from centers.selectors import Actor
+from core.errors import PermissionDenied
 from stats import suppression
 from stats.cube import COUNTS, HISTOGRAMS, TALLIES, gset_for
 from stats.definitions import AGE_BANDS, percentile_from_hist

@@ -61,7 +61,7 @@ def _flag_dirty(month: date) -> None:
                 return
             _, turned_dirty = MonthState.objects.get_or_create(month=month, defaults={"dirty_since": now})
     if turned_dirty:
-        from referral.queueing import delay_safely
+        from core.queueing import delay_safely
 
         delay_safely(refresh_month, month.isoformat())
 

@@ -13,9 +13,9 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from centers.errors import PermissionDenied
 from centers.models import Center, CenterKind, Domain, Region
 from centers.selectors import actor_for
+from core.errors import PermissionDenied
 from stats.exports import table_matrix, to_csv, to_xlsx
 from stats.forms import GROUPS, StatsFilterForm
 from stats.selectors import StatsQuery, StatsReport, stats_report

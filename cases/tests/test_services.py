@@ -11,7 +11,7 @@ from cases.models import Case, CaseNote, Client, Consent, Need, PiiAccessLog
 from cases.signals import consent_withdrawn
 from cases.tasks import purge_access_log
 from cases.tests.factories import make_case, make_client, valid_rrn
-from centers.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from core.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
 BIRTH = dt.date(1990, 1, 1)
 RRN = valid_rrn(BIRTH)  # 900101-1234568

@@ -265,7 +265,7 @@ def test_admin_can_search_the_access_log_but_not_change_it(counselor, admin_clie
 
 
 def test_demo_seed_is_idempotent(counselor):
-    from cases.demo import seed
+    from demo.seed_cases import seed
 
     seed()
     seed()

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 import cases.api
 import centers.api
 import referral.api
-from centers.api_common import ModelSerializer
+from core.api import ModelSerializer
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ import threading
 import pytest
 from django.db import connection
 
-from centers.errors import InvalidTransition
+from core.errors import InvalidTransition
 from referral import services
 from referral.models import Referral
 from referral.tests.helpers import send

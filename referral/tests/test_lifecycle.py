@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 
 from cases.models import Consent
-from centers.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from core.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from referral import services
 from referral.models import EventKind, Notification, Referral, ReferralEvent
 from referral.tests.factories import case_with_consent

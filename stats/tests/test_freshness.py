@@ -63,11 +63,11 @@ def test_a_change_during_a_rebuild_keeps_the_month_dirty(directory):
 
 
 def test_flagging_queues_one_rebuild_when_the_month_turns_dirty_and_none_while_it_stays_dirty(directory, monkeypatch):
-    import referral.queueing
+    import core.queueing
     from stats.services import _flag_dirty
 
     queued: list[str] = []
-    monkeypatch.setattr(referral.queueing, "delay_safely", lambda task, *args: queued.append(args[0]))
+    monkeypatch.setattr(core.queueing, "delay_safely", lambda task, *args: queued.append(args[0]))
     month = timezone.localdate().replace(day=1)
 
     _flag_dirty(month)  # no row yet: created dirty

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from centers.errors import InvalidInput
 from centers.models import Role
 from centers.services import staff_create_or_update
+from core.errors import InvalidInput
 
 
 class Command(BaseCommand):

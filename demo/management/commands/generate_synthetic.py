@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from centers.models import Desk
-from centers.synthetic import Spec, generate_synthetic, stderr_progress
+from demo.synthetic import Spec, generate_synthetic, stderr_progress
 
 
 class Command(BaseCommand):

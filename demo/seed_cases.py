@@ -10,8 +10,8 @@ from django.db import transaction
 
 from cases import services
 from cases.models import Case, Client, ConsentMethod, ConsentPurpose
-from centers.errors import DuplicateClient
 from centers.models import CenterKind, Role
+from core.errors import DuplicateClient
 
 CENTER = "EW-SEOUL-GWANAK"
 

@@ -12,7 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from centers.errors import DomainError
+from core.errors import DomainError
 
 _FIELDS: dict[type, dict[str, serializers.Field]] = {}
 

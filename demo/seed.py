@@ -3,8 +3,8 @@
 
 def seed_demo_data() -> None:
     """Idempotent: running seed_demo twice leaves one set of demo data."""
-    from cases.demo import seed as seed_cases
-    from referral.demo import seed as seed_referrals
+    from demo.seed_cases import seed as seed_cases
+    from demo.seed_referrals import seed as seed_referrals
 
     seed_cases()
     seed_referrals()

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection
 from cases.crypto import rrn_blind_index, rrn_decrypt, rrn_normalize
 from cases.models import Case, Client, Consent, Need
 from centers.models import StaffProfile
-from centers.synthetic import Spec, generate_synthetic
+from demo.synthetic import Spec, generate_synthetic
 from referral.models import Referral, ReferralEvent, Status
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +197,7 @@ def _index_count() -> int:
 
 def test_a_referral_pointing_nowhere_rolls_the_load_back(directory, monkeypatch):
     # The per-row foreign key triggers are skipped during COPY; the batch check must catch an orphan.
-    from centers import synthetic
+    from demo import synthetic
 
     indexes = _index_count()
     real = synthetic._Generator.referral
@@ -214,7 +214,7 @@ def test_a_referral_pointing_nowhere_rolls_the_load_back(directory, monkeypatch)
 
 
 def test_a_failure_while_building_a_later_batch_rolls_the_load_back(directory, monkeypatch):
-    from centers import synthetic
+    from demo import synthetic
 
     indexes = _index_count()
     real = synthetic._Generator.build

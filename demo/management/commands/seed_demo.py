@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 email=f"{username}@demo.yeongye.local",
                 check_password_strength=False,
             )
-        from centers.demo import seed_demo_data
+        from demo.seed import seed_demo_data
 
         seed_demo_data()
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")

@@ -1,0 +1,7 @@
+"""Signals of the referral app, for apps above it (statistics). Sent by services inside their transaction."""
+
+from django.dispatch import Signal
+
+# Sent after a referral is created or changes status or desk, with kwarg `at`: the referral's
+# created_at, which decides the month its figures belong to. The statistics app marks that month stale.
+referral_changed = Signal()
