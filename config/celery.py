@@ -38,6 +38,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"queue": CeleryQueue.STATS},
     },
+    "core-purge-idempotency-keys": {
+        "task": "core.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=15),
+        "options": {"queue": CeleryQueue.NOTIFICATIONS},
+    },
     "stats-nightly-rebuild": {
         "task": "stats.tasks.rebuild_recent_months",
         "schedule": crontab(hour=2, minute=0),

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "centers.middleware.OTPRequiredMiddleware",
+    "core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -202,6 +203,8 @@ PII_ENCRYPTION_KEYS = env_list(
 )
 PII_HASH_KEY = env_str("PII_HASH_KEY", default="dev-only-blind-index-key" if DEBUG else None)
 PII_ACCESS_LOG_RETENTION_DAYS = env_int("PII_ACCESS_LOG_RETENTION_DAYS", 730)
+# How long an API POST's Idempotency-Key is remembered (API.md: 24 hours).
+IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
 # --- REST framework ---
 REST_FRAMEWORK = {

@@ -58,3 +58,11 @@ class DuplicateClient(Conflict):
     def __init__(self, detail: str, *, existing_id: int) -> None:
         super().__init__(detail, existing_id=existing_id)
         self.existing_id = existing_id
+
+
+class DuplicateReferral(Conflict):
+    code = "duplicate_referral"
+
+    def __init__(self, detail: str, *, existing_id: int) -> None:
+        super().__init__(detail, existing_id=existing_id)
+        self.existing_id = existing_id

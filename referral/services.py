@@ -21,7 +21,14 @@ from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
-from core.errors import ConsentRequired, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from core.errors import (
+    ConsentRequired,
+    DuplicateReferral,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
 from core.orm import prefetched
 from core.queueing import enqueue_on_commit
 from referral import routing, sla
@@ -270,6 +277,18 @@ def referral_create(
             )
         )
     with transaction.atomic():
+        # Lock the case so two sends of the same service (a double click, two tabs) cannot both pass the check.
+        Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
+        existing = (
+            Referral.objects.filter(case_id=case.pk, service_id=service.pk, status__in=OPEN_STATUSES)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing is not None:
+            raise DuplicateReferral(
+                _("An open referral of this case for this service already exists (R%(id)s).") % {"id": existing},
+                existing_id=existing,
+            )
         referral = Referral.objects.create(
             case=case,
             client=case.client,

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from centers.models import Service
 from centers.selectors import actor_for
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, DuplicateReferral, PermissionDenied
 from referral import notifications, selectors, services
 from referral.models import CancelReason, DeclineReason, FailReason, Priority
 
@@ -57,6 +57,17 @@ def create(request: HttpRequest) -> HttpResponse:
             priority=request.POST.get("priority") or Priority.NORMAL,
             note=request.POST.get("note", ""),
         )
+    except DuplicateReferral as exc:
+        messages.error(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _error_text(exc),
+                reverse("referral:detail", args=[exc.existing_id]),
+                _("Open the existing referral"),
+            ),
+        )
+        return redirect(target)
     except DomainError as exc:
         messages.error(request, _error_text(exc))
         return redirect(target)

@@ -138,3 +138,20 @@ def test_list_query_count_does_not_grow_with_rows(counselor, mf_counselor, api_f
         assert mf.get(URL, {"box": "incoming"}).json()["count"] == 5
     # Includes three constant directory prefetches (service, sending and receiving center).
     assert len(five) == len(one) <= 9
+
+
+def test_a_second_open_referral_of_the_case_for_the_same_service_is_409_with_the_existing_id(
+    counselor, api_for, django_capture_on_commit_callbacks
+):
+    case = case_with_consent(counselor)
+    api = api_for(counselor)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(URL, {"case": case.pk, "service": "policy_microloan"}, format="json").json()
+    again = api.post(URL, {"case": case.pk, "service": "policy_microloan"}, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "duplicate_referral" and again.json()["existing_id"] == first["id"]
+    assert Referral.objects.filter(case=case).count() == 1
+    # Another service of the same case is fine, and so is the same one once the first is closed.
+    assert api.post(URL, {"case": case.pk, "service": "credit_counseling"}, format="json").status_code == 201
+    assert api.post(f"{URL}{first['id']}/cancel/", {"reason": "other"}, format="json").status_code == 200
+    assert api.post(URL, {"case": case.pk, "service": "policy_microloan"}, format="json").status_code == 201

@@ -182,3 +182,17 @@ def test_queue_rows_offer_every_decline_reason_and_preselect_each_rows_assignee(
     assert f'<option value="{mf_counselor.pk}">' in rows[taken.pk]
     assert " selected" not in rows[waiting.pk]
     assert "<b>동료" not in html
+
+
+def test_sending_the_same_service_twice_from_the_page_links_the_existing_referral(
+    counselor, web, django_capture_on_commit_callbacks
+):
+    case = case_with_consent(counselor)
+    form = {"case": case.pk, "service": "policy_microloan", "priority": "normal", "note": ""}
+    with django_capture_on_commit_callbacks(execute=True):
+        web(counselor).post(reverse("referral:create"), form)
+        page = web(counselor).post(reverse("referral:create"), form, follow=True)
+    first = Referral.objects.get(case=case)
+    html = page.content.decode()
+    assert f'href="{reverse("referral:detail", args=[first.pk])}"' in html
+    assert Referral.objects.filter(case=case).count() == 1

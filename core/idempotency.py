@@ -1,0 +1,146 @@
+"""`Idempotency-Key` on every API POST (API.md "Errors").
+
+A repeat with the same key by the same user within the retention window answers what the first
+answered — status and body — and runs nothing; the same key with another body (or path) is 422
+`idempotency_mismatch`; a repeat while the first is still running is 409 `idempotency_in_progress`.
+
+The key is claimed before the view runs by inserting its row (unique per user and key), so of two
+concurrent requests exactly one runs. A 5xx answer (nothing was saved, or the outcome is unknown) frees
+the key so the client may retry with it; any other answer is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+from core.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+
+
+def retention() -> dt.timedelta:
+    return dt.timedelta(hours=getattr(settings, "IDEMPOTENCY_RETENTION_HOURS", 24))
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The API caller, authenticated the way the API's views will (token or session)."""
+    drf_request = Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES])
+    try:
+        user = drf_request.user
+    except APIException:
+        return None  # a bad token or a failed CSRF check: the view answers that itself
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _request_hash(request: HttpRequest) -> str | None:
+    digest = hashlib.sha256()
+    digest.update(request.path.encode())
+    digest.update(b"\0" + (request.content_type or "").encode() + b"\0")
+    if request.content_type == "multipart/form-data":
+        # Parsed here (Django keeps the result; DRF reads request.POST/FILES when the stream is consumed).
+        for name, value in sorted(request.POST.lists()):
+            digest.update(f"{name}={value!r}\0".encode())
+        for name, files in sorted(request.FILES.lists()):
+            for f in files:
+                digest.update(f"{name}:{f.name}:{f.size}\0".encode())
+                for chunk in f.chunks():
+                    digest.update(chunk)
+                f.seek(0)
+    else:
+        try:
+            digest.update(request.body)
+        except RequestDataTooBig:
+            return None
+    return digest.hexdigest()
+
+
+def _error(status: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type or None)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _claim(user_id: int, key: str, request_hash: str, path: str) -> tuple[IdempotencyRecord, bool]:
+    """Insert the key's row, or return the row already there (an expired one is replaced)."""
+    now = timezone.now()
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    user_id=user_id, key=key, request_hash=request_hash, path=path[:500], created_at=now
+                ), True
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
+            if existing is None:
+                continue  # freed in between (a 5xx); claim it again
+            if existing.created_at > now - retention():
+                return existing, False
+            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+    raise RuntimeError("could not claim an idempotency key")  # pragma: no cover - two races in a row
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None or request.method != "POST" or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            return _error(400, _("Idempotency-Key must be 1 to 200 printable characters."), "invalid")
+        user_id = _user_id(request)
+        request_hash = _request_hash(request) if user_id is not None else None
+        if user_id is None or request_hash is None:
+            # Not logged in (the view answers 401) or a body too big to keep: nothing to replay.
+            return self.get_response(request)
+        record, claimed = _claim(user_id, key, request_hash, request.path)
+        if not claimed:
+            if record.request_hash != request_hash:
+                return _error(422, _("This Idempotency-Key was used with a different request."), "idempotency_mismatch")
+            if record.status_code is None:
+                return _error(
+                    409, _("A request with this Idempotency-Key is still being processed."), "idempotency_in_progress"
+                )
+            return _replay(record)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or response.streaming:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=response.content,
+        )
+        return response
+
+
+def idempotency_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget keys older than the retention window (beat, hourly)."""
+    cutoff = (now or timezone.now()) - retention()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
