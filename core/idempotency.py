@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -40,7 +41,8 @@ def retention() -> dt.timedelta:
 
 def _user_id(request: HttpRequest) -> int | None:
     """The API caller, authenticated the way the API's views will (token or session)."""
-    drf_request = Request(request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES])
+    classes: list[Any] = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    drf_request = Request(request, authenticators=[cls() for cls in classes])
     try:
         user = drf_request.user
     except APIException:

@@ -26,9 +26,10 @@ def _token_client(user) -> APIClient:
 
 
 def _register(api: APIClient, key: str | None, name: str = "이중등록", phone: str = "010-5555-0101"):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     payload = {"name": name, "birth_date": "1980-05-05", "phone": phone}
-    return api.post(CLIENTS, payload, format="json", **headers)
+    if key is None:
+        return api.post(CLIENTS, payload, format="json")
+    return api.post(CLIENTS, payload, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def test_a_replayed_post_answers_the_first_answer_and_creates_nothing(counselor):
