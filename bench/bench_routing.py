@@ -121,7 +121,7 @@ def _cleanup(client_ids: list[int]) -> None:
         )
         cur.execute("DELETE FROM cases_case WHERE client_id = ANY(%s)", [client_ids])
         cur.execute("DELETE FROM cases_consent WHERE client_id = ANY(%s)", [client_ids])
-        cur.execute("DELETE FROM cases_piiaccesslog WHERE client_id = ANY(%s)", [client_ids])
+        # The access log's rows stay: it is append-only (cases migration 0003) and keeps no foreign key.
         cur.execute("DELETE FROM cases_client WHERE id = ANY(%s)", [client_ids])
 
 

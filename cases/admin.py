@@ -11,13 +11,13 @@ from cases.models import PiiAccessLog
 
 @admin.register(PiiAccessLog)
 class PiiAccessLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "client_ref", "view", "ip_address"]
-    list_filter = ["view"]
+    list_display = ["at", "user", "action", "client_ref", "view", "ip_address"]
+    list_filter = ["action", "view"]
     search_fields = ["user__username", "=client__id", "view", "ip_address"]
     date_hierarchy = "at"
     list_select_related = ["user"]
-    fields = ["at", "user", "client_ref", "view", "ip_address"]
-    readonly_fields = ["at", "user", "client_ref", "view", "ip_address"]
+    fields = ["seq", "at", "user", "action", "client_ref", "view", "ip_address", "reason", "row_hash"]
+    readonly_fields = fields
     show_full_result_count = False
 
     @admin.display(description=_("client number"), ordering="client_id")

@@ -258,22 +258,53 @@ class CaseNote(models.Model):
         return f"note {self.pk} on case {self.case_id}"
 
 
-class PiiAccessLog(models.Model):
-    """Who read whose personal data, when, where from. Append-only; purged after the retention period."""
+class AccessAction(models.TextChoices):
+    """What was done with the personal data (safeguard notice §8①: 조회·입력·변경·삭제·출력·다운로드)."""
 
-    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    READ = "read", _("Read")
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
+    PRINT = "print", _("Print")
+    DOWNLOAD = "download", _("Download")
+
+
+class PiiAccessLog(models.Model):
+    """Who did what with whose personal data, when, where from.
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE except the retention purge (migration
+    0003). Tamper-evident: rows are numbered by `seq` and each carries `row_hash`, a keyed hash of its own
+    content and of the previous row's hash (cases.access_log). `client_id` keeps no foreign key, so a
+    destroyed client's log stays (it holds only the id).
+    """
+
+    at = models.DateTimeField(_("at"), db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
     )
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+", verbose_name=_("client"))
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices, default=AccessAction.READ)
     view = models.CharField(_("screen or endpoint"), max_length=100)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    seq = models.BigIntegerField(_("sequence"), unique=True)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["-at"]
         verbose_name = _("personal data access")
         verbose_name_plural = _("personal data access log")
-        indexes = [models.Index(fields=["client", "-at"], name="pii_log_client_at")]
+        indexes = [
+            models.Index(fields=["client", "-at"], name="pii_log_client_at"),
+            models.Index(fields=["user", "-at"], name="pii_log_user_at"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} user {self.user_id} → client {self.client_id} ({self.view})"
+        return f"{self.at:%Y-%m-%d %H:%M} user {self.user_id} {self.action} client {self.client_id} ({self.view})"

@@ -17,8 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases import access_log
 from cases.crypto import RrnError, rrn_birth_prefix, rrn_blind_index, rrn_encrypt, rrn_normalize
 from cases.models import (
+    AccessAction,
     Case,
     CaseNote,
     CaseResult,
@@ -33,7 +35,6 @@ from cases.models import (
     Gender,
     IncomeBand,
     Need,
-    PiiAccessLog,
 )
 from cases.needs import NEEDS_BY_CODE
 from cases.selectors import pii_actor
@@ -516,8 +517,16 @@ def _ip(value: str | None) -> str | None:
         return None
 
 
-def pii_access_log_write(*, user: User, clients: Iterable[Client | int], view: str, ip_address: str | None) -> int:
-    """One row per client whose personal data was shown to `user` by `view`; returns the rows written."""
+def pii_access_log_write(
+    *,
+    user: User,
+    clients: Iterable[Client | int],
+    view: str,
+    ip_address: str | None,
+    action: str = AccessAction.READ,
+    reason: str = "",
+) -> int:
+    """One chained row per client whose personal data `user` read, wrote, printed or downloaded through `view`."""
     ids = []
     for c in clients:
         pk = c.pk if isinstance(c, Client) else int(c)
@@ -525,15 +534,19 @@ def pii_access_log_write(*, user: User, clients: Iterable[Client | int], view: s
             ids.append(pk)
     if not ids:
         return 0
+    if action not in AccessAction.values:
+        raise ValueError(f"unknown access action {action!r}")
     ip = _ip(ip_address)
-    PiiAccessLog.objects.bulk_create(
-        [PiiAccessLog(user_id=user.pk, client_id=pk, view=view[:100], ip_address=ip) for pk in ids]
-    )
-    return len(ids)
+    entries = [
+        access_log.Entry(
+            user_id=user.pk, client_id=pk, action=action, view=view[:100], ip_address=ip, reason=reason[:500]
+        )
+        for pk in ids
+    ]
+    return access_log.append(entries, at=timezone.now())
 
 
 def pii_access_log_purge(*, now: dt.datetime | None = None) -> int:
     """Delete rows older than the retention period (PII_ACCESS_LOG_RETENTION_DAYS); returns how many."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PII_ACCESS_LOG_RETENTION_DAYS)
-    deleted, _detail = PiiAccessLog.objects.filter(at__lt=cutoff).delete()
-    return deleted
+    return access_log.purge_before(cutoff)

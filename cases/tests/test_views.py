@@ -233,8 +233,9 @@ def test_client_search_query_count_is_fixed(counselor, web, django_assert_num_qu
         make_client(counselor, name="김민준", phone=f"010-5555-{1000 + i}")
     c = web(counselor)
     c.get(reverse("cases:intake"), {"q": "김민준"})
-    # session, user, staff, search, fuzzy names, access-log insert, badge, center, session save (3)
-    with django_assert_num_queries(11):
+    # session, user, staff, search, fuzzy names, access log (chain lock, chain head, insert), badge, center,
+    # session save (3)
+    with django_assert_num_queries(13):
         r = c.get(reverse("cases:intake"), {"q": "김민준"})
     assert r.content.decode().count("?client=") == 4
 
@@ -243,8 +244,8 @@ def test_api_client_search_query_count_is_fixed(counselor, api_for, django_asser
     for i in range(4):
         make_client(counselor, name="김민준", phone=f"010-5555-{1000 + i}")
     api = api_for(counselor)
-    # staff profile, search, access-log insert
-    with django_assert_num_queries(3):
+    # staff profile, search, access log (chain lock, chain head, insert)
+    with django_assert_num_queries(5):
         r = api.get("/api/v1/clients/", {"q": "김민준"})
     assert r.json()["count"] == 4
 
