@@ -17,7 +17,7 @@ class PiiAccessLogAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ["user"]
     fields = ["seq", "at", "user", "action", "client_ref", "view", "ip_address", "reason", "row_hash"]
-    readonly_fields = fields
+    readonly_fields = ["seq", "at", "user", "action", "client_ref", "view", "ip_address", "reason", "row_hash"]
     show_full_result_count = False
 
     @admin.display(description=_("client number"), ordering="client_id")
