@@ -37,7 +37,7 @@ run: venv
 	@if [ -n "$$CELERY_BROKER_URL" ]; then \
 		DJANGO_DEBUG=1 PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho -f Procfile.dev start; \
 	else \
-		echo "Serving on http://$(HOST):$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker and beat)"; \
+		echo "Serving on http://$(HOST):$(PORT)/ (tasks run in-process; set CELERY_BROKER_URL for a worker and beat; mail is written to var/mail/)"; \
 		DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
 
