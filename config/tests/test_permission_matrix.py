@@ -342,8 +342,14 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
     sent = _send(users[A], own_case, "debt_adjustment", capture)
     assert sent.to_center is not None and sent.to_center.code == "MF-SEOUL-GWANAK"
     received = {}
-    for state in ("requested", "accepted", "on_hold"):
-        r = _send(mf, inbound_case, "unemployment_benefit", capture)
+    for n, state in enumerate(("requested", "accepted", "on_hold")):
+        # One open referral per case and service: each state gets its own inbound client and case.
+        case = inbound_case
+        if n:
+            case = _client_with_case(
+                mf, name=INBOUND_NAME, phone=f"010-6612-90{50 + n}", birth=dt.date(1990, 5, 5), serial=None, note="수신 메모"
+            )
+        r = _send(mf, case, "unemployment_benefit", capture)
         assert r.to_center is not None and r.to_center.code == "EW-SEOUL-GWANAK"
         if state in ("accepted", "on_hold"):
             referral_services.referral_accept(referral_id=r.pk, by=users[A])
