@@ -1,0 +1,348 @@
+"""State changes of the safe job market: postings (manual, upload, Work24), reviews, reports, suspects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from centers.selectors import Actor, actor_for
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from jobs import bizno, lexicon, screening
+from jobs.models import (
+    SUSPECT_DECISIONS,
+    Decision,
+    Employer,
+    JobExportLog,
+    JobPosting,
+    Report,
+    Review,
+    Source,
+    SuspectStatusChange,
+    WageType,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_TITLE = 300
+MAX_CONTENT = 20_000
+MAX_WAGE = 10**11
+
+
+# --- Who may do what (DESIGN.md "Roles and data access": job postings, screening, suspect list). --------
+def can_read(actor: Actor) -> bool:
+    return actor.is_center_staff or actor.is_ministry or actor.is_admin
+
+
+def can_write(actor: Actor) -> bool:
+    return actor.is_admin
+
+
+def can_review(actor: Actor) -> bool:
+    return actor.is_ministry or actor.is_admin
+
+
+def can_report(actor: Actor) -> bool:
+    return actor.is_center_staff
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise PermissionDenied(message)
+
+
+# --- Input ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PostingInput:
+    """A posting as parsed at the edge (API serializer, Work24/CSV parser); the service checks the rules."""
+
+    title: str
+    content: str = ""
+    wage_type: str = ""
+    wage: int | None = None
+    hours_per_week: Decimal | None = None
+    region: str = ""
+    contact: str = ""
+    employer_name: str = ""
+    business_number: str = ""
+    employer_address: str = ""
+    external_id: str = ""
+    posted_on: dt.date | None = None
+    closes_on: dt.date | None = None
+    closes_when_filled: bool = False
+    detail_url: str = ""
+    raw_payload: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def posting_input_check(data: PostingInput) -> PostingInput:
+    """The rules every posting obeys, whatever its source; raises InvalidInput naming the field."""
+    title = (data.title or "").strip()
+    if not title:
+        raise InvalidInput(_("A posting needs a title."), field="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(_("The title is longer than %(n)s characters.") % {"n": MAX_TITLE}, field="title")
+    if len(data.content or "") > MAX_CONTENT:
+        raise InvalidInput(
+            _("The posting text is longer than %(n)s characters; it is refused rather than cut.") % {"n": MAX_CONTENT},
+            field="content",
+        )
+    number = bizno.normalise(data.business_number)
+    if number and not bizno.is_valid(number):
+        raise InvalidInput(
+            _("%(value)s is not a valid business registration number (its check digit does not match).")
+            % {"value": data.business_number},
+            field="business_number",
+        )
+    if data.wage_type and data.wage_type not in WageType.values:
+        raise InvalidInput(_("Unknown wage type %(value)s.") % {"value": data.wage_type}, field="wage_type")
+    if data.wage is not None:
+        if data.wage <= 0:
+            raise InvalidInput(_("The wage must be more than 0 won."), field="wage")
+        if not data.wage_type:
+            raise InvalidInput(_("Give the wage type with the wage."), field="wage_type")
+        hourly = screening.hourly_equivalent(data.wage_type, data.wage, data.hours_per_week)
+        if data.wage >= MAX_WAGE or (hourly is not None and hourly > lexicon.ABSURD_HOURLY_WON):
+            raise InvalidInput(
+                _("A wage of %(wage)s won a %(unit)s is not plausible; check the figure.")
+                % {"wage": f"{data.wage:,}", "unit": WageType(data.wage_type).label},
+                field="wage",
+            )
+    if data.hours_per_week is not None and not (0 < data.hours_per_week <= 84):
+        raise InvalidInput(_("Hours per week must be between 0 and 84."), field="hours_per_week")
+    return replace(data, title=title, business_number=number)
+
+
+def screen_facts(data: PostingInput, *, year: int | None = None) -> screening.PostingFacts:
+    return screening.PostingFacts(
+        title=data.title,
+        content=data.content,
+        wage_type=data.wage_type,
+        wage=data.wage,
+        hours_per_week=data.hours_per_week,
+        year=year or (data.posted_on.year if data.posted_on else timezone.localdate().year),
+        employer_name=data.employer_name,
+        business_number=data.business_number,
+        contact=data.contact,
+    )
+
+
+# --- Employers and postings -------------------------------------------------------------------------------
+def _employer_for(data: PostingInput) -> Employer | None:
+    name, number = data.employer_name.strip()[:200], data.business_number
+    if not name and not number:
+        return None
+    if number:
+        employer, created = Employer.objects.get_or_create(
+            business_number=number, defaults={"name": name, "address": data.employer_address[:300]}
+        )
+        changed = [
+            f for f, v in (("name", name), ("address", data.employer_address[:300])) if v and not getattr(employer, f)
+        ]
+        if not created and changed:
+            for f in changed:
+                setattr(employer, f, name if f == "name" else data.employer_address[:300])
+            employer.save(update_fields=changed)
+        return employer
+    # No business number: the same name without a number is the same (unverified) employer.
+    employer = Employer.objects.filter(business_number="", name=name).order_by("pk").first()
+    return employer or Employer.objects.create(name=name, address=data.employer_address[:300])
+
+
+def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
+    risk = screening.screen(screen_facts(data))
+    posting.source = source
+    posting.external_id = data.external_id[:40]
+    posting.title = data.title
+    posting.content = data.content
+    posting.wage_type = data.wage_type
+    posting.wage = data.wage
+    posting.hours_per_week = data.hours_per_week
+    posting.hourly_equivalent = risk.hourly_equivalent
+    posting.region = data.region[:200]
+    posting.contact = data.contact[:200]
+    posting.posted_on = data.posted_on
+    posting.closes_on = data.closes_on
+    posting.closes_when_filled = data.closes_when_filled
+    posting.detail_url = data.detail_url[:500]
+    if data.raw_payload:
+        posting.raw_payload = data.raw_payload
+        posting.raw_payload_until = timezone.now() + dt.timedelta(days=settings.JOBS_RAW_PAYLOAD_DAYS)
+    posting.risk_level = risk.level
+    posting.risk_score = risk.score
+    posting.findings = [f.as_dict() for f in risk.findings]
+    posting.screened_at = timezone.now()
+    posting.employer = _employer_for(data)
+
+
+@transaction.atomic
+def posting_create(*, by: AbstractBaseUser, data: PostingInput, source: str = Source.MANUAL) -> JobPosting:
+    _require(can_write(actor_for(by)), _("Only a system administrator may add job postings."))
+    data = posting_input_check(data)
+    posting = JobPosting(created_by=by)  # type: ignore[misc]
+    _apply(posting, data, source)
+    try:
+        posting.full_clean(exclude=["employer", "last_review", "created_by"])
+    except ValidationError as exc:
+        raise InvalidInput("; ".join(exc.messages)) from None
+    posting.save()
+    return posting
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    posting: JobPosting
+    created: bool
+
+
+def posting_upsert(*, data: PostingInput, source: str, by: AbstractBaseUser | None = None) -> UpsertResult:
+    """Insert or update by (source, external id). Own transaction; two imports of one posting: one row."""
+    data = posting_input_check(data)
+    if not data.external_id:
+        raise InvalidInput(_("An imported posting needs its wantedAuthNo."), field="wantedAuthNo")
+    with transaction.atomic():
+        posting = (
+            JobPosting.objects.select_for_update().filter(source=source, external_id=data.external_id[:40]).first()
+        )
+        created = posting is None
+        if posting is None:
+            posting = JobPosting(created_by=by)  # type: ignore[misc]
+        _apply(posting, data, source)
+        try:
+            with transaction.atomic():
+                posting.save()
+        except IntegrityError:
+            # Another import inserted it between our read and our insert: update theirs.
+            posting = JobPosting.objects.select_for_update().get(source=source, external_id=data.external_id[:40])
+            _apply(posting, data, source)
+            posting.save()
+            created = False
+    return UpsertResult(posting, created)
+
+
+def postings_purge_raw_payloads(*, now: dt.datetime | None = None) -> int:
+    """Drop the received copies whose time is up (Work24 terms: a short-lived copy, not a mirror)."""
+    now = now or timezone.now()
+    return JobPosting.objects.filter(raw_payload_until__lte=now).update(raw_payload="", raw_payload_until=None)
+
+
+# --- Reviews, reports, suspects ---------------------------------------------------------------------------
+def _evidence(posting: JobPosting, review: Review) -> dict[str, Any]:
+    return {
+        "posting": posting.pk,
+        "title": posting.title,
+        "source": posting.source,
+        "external_id": posting.external_id,
+        "decision": review.decision,
+        "risk_level": posting.risk_level,
+        "findings": [
+            {"rule": f.get("rule"), "basis": f.get("basis"), "quote": f.get("quote")} for f in posting.findings or []
+        ],
+    }
+
+
+def _employer_refresh_suspect(employer: Employer, *, by: AbstractBaseUser, posting: JobPosting, review: Review) -> None:
+    """An employer is a suspect while any of its postings' latest decision is false_ad or harmful."""
+    suspect = JobPosting.objects.filter(employer=employer, last_review__decision__in=list(SUSPECT_DECISIONS)).exists()
+    if suspect == employer.suspect:
+        return
+    now = timezone.now()
+    employer.suspect = suspect
+    employer.suspect_since = now if suspect else None
+    employer.save(update_fields=["suspect", "suspect_since"])
+    SuspectStatusChange.objects.create(
+        employer=employer,
+        suspect=suspect,
+        at=now,
+        by=by,
+        posting=posting,
+        review=review,
+        reason=review.reason,
+        evidence=_evidence(posting, review),
+    )
+
+
+@transaction.atomic
+def posting_review(*, posting_id: int, by: AbstractBaseUser, decision: str, reason: str) -> Review:
+    _require(can_review(actor_for(by)), _("Only job-ad reviewers (ministry staff) may decide postings."))
+    if decision not in Decision.values:
+        raise InvalidInput(_("Choose false ad, harmful or cleared."), field="decision")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for the decision."), field="reason")
+    # Two reviewers at once: the row lock orders them; each decision is kept, the later one is current.
+    posting = JobPosting.objects.select_for_update().filter(pk=posting_id).first()
+    if posting is None:
+        raise NotFound(_("No such posting."))
+    review = Review.objects.create(posting=posting, decision=decision, reason=reason[:2000], by=by, at=timezone.now())
+    posting.last_review = review
+    posting.save(update_fields=["last_review", "updated_at"])
+    if posting.employer_id is not None:
+        employer = Employer.objects.select_for_update().get(pk=posting.employer_id)
+        _employer_refresh_suspect(employer, by=by, posting=posting, review=review)
+    return review
+
+
+@transaction.atomic
+def posting_report(*, posting_id: int, by: AbstractBaseUser, reason: str, complaint: str = "") -> Report:
+    actor = actor_for(by)
+    _require(can_report(actor), _("Only center staff may report a posting."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why the posting is reported."), field="reason")
+    if len(reason) > 500 or len(complaint or "") > 4000:
+        raise InvalidInput(_("The report is too long."), field="reason")
+    posting = JobPosting.objects.filter(pk=posting_id).first()
+    if posting is None:
+        raise NotFound(_("No such posting."))
+    assert actor.center_id is not None  # noqa: S101 - center staff always have a center
+    return Report.objects.create(
+        posting=posting,
+        by=by,
+        center_id=actor.center_id,
+        reason=reason,
+        complaint=(complaint or "").strip(),
+        at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def employer_set_suspect(*, employer_id: int, by: AbstractBaseUser, suspect: bool, reason: str) -> Employer:
+    """A reviewer's own call on a workplace (an inspection's result), recorded with its reason."""
+    _require(can_review(actor_for(by)), _("Only job-ad reviewers (ministry staff) may change the suspect list."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for the decision."), field="reason")
+    employer = Employer.objects.select_for_update().filter(pk=employer_id).first()
+    if employer is None:
+        raise NotFound(_("No such employer."))
+    if employer.suspect != suspect:
+        now = timezone.now()
+        employer.suspect = suspect
+        employer.suspect_since = now if suspect else None
+        employer.save(update_fields=["suspect", "suspect_since"])
+        SuspectStatusChange.objects.create(
+            employer=employer, suspect=suspect, at=now, by=by, reason=reason, evidence={"manual": True}
+        )
+    return employer
+
+
+@transaction.atomic
+def suspects_export_record(*, by: AbstractBaseUser, reason: str, rows: int, file_format: str = "xlsx") -> JobExportLog:
+    """Every export of the suspect list is a provision to another body: who, when, why, how many rows."""
+    _require(can_review(actor_for(by)), _("Only ministry staff may export the suspect list."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give the reason for the export (e.g. the inspection it is for)."), field="reason")
+    if len(reason) > 500:
+        raise InvalidInput(_("The reason is longer than 500 characters."), field="reason")
+    return JobExportLog.objects.create(by=by, at=timezone.now(), reason=reason, rows=rows, file_format=file_format)
