@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from centers.selectors import Actor, actor_for
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from jobs import bizno, lexicon, screening
+from jobs import bizno, lexicon, screening, work24
+from jobs.inputs import MAX_CONTENT, MAX_TITLE, PostingInput
 from jobs.models import (
     SUSPECT_DECISIONS,
     Decision,
@@ -33,8 +33,6 @@ from jobs.models import (
 
 logger = logging.getLogger(__name__)
 
-MAX_TITLE = 300
-MAX_CONTENT = 20_000
 MAX_WAGE = 10**11
 
 
@@ -58,30 +56,6 @@ def can_report(actor: Actor) -> bool:
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise PermissionDenied(message)
-
-
-# --- Input ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PostingInput:
-    """A posting as parsed at the edge (API serializer, Work24/CSV parser); the service checks the rules."""
-
-    title: str
-    content: str = ""
-    wage_type: str = ""
-    wage: int | None = None
-    hours_per_week: Decimal | None = None
-    region: str = ""
-    contact: str = ""
-    employer_name: str = ""
-    business_number: str = ""
-    employer_address: str = ""
-    external_id: str = ""
-    posted_on: dt.date | None = None
-    closes_on: dt.date | None = None
-    closes_when_filled: bool = False
-    detail_url: str = ""
-    raw_payload: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def posting_input_check(data: PostingInput) -> PostingInput:
@@ -346,3 +320,74 @@ def suspects_export_record(*, by: AbstractBaseUser, reason: str, rows: int, file
     if len(reason) > 500:
         raise InvalidInput(_("The reason is longer than 500 characters."), field="reason")
     return JobExportLog.objects.create(by=by, at=timezone.now(), reason=reason, rows=rows, file_format=file_format)
+
+
+# --- Imports (uploads and the scheduled Work24 fetch) -----------------------------------------------------
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "failed": self.failed}
+
+
+def _import_items(items: list[work24.ParsedItem], *, source: str, by: AbstractBaseUser | None) -> ImportReport:
+    """All-or-nothing per ITEM, not per file: each posting is upserted in its own transaction, so one bad
+    posting of a Work24 page of 100 is reported in `failed` and the other 99 land. What makes a whole file
+    unreadable (not XML, a DTD or entity bomb, a wrong encoding, too large) is refused before any item."""
+    report = ImportReport()
+    for item in items:
+        if item.data is None:
+            report.failed.append({"item": item.label, "message": item.error})
+            continue
+        try:
+            result = posting_upsert(data=item.data, source=source, by=by)
+        except InvalidInput as exc:
+            report.failed.append({"item": item.label, "message": str(exc.detail)})
+            continue
+        if result.created:
+            report.created += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def postings_import(*, by: AbstractBaseUser, filename: str, content: bytes) -> ImportReport:
+    """A Work24 list or detail XML answer (source work24: the same wantedAuthNo as the fetch) or a CSV of
+    the same fields (source upload)."""
+    _require(can_write(actor_for(by)), _("Only a system administrator may import job postings."))
+    items = work24.parse_upload(filename, content)
+    head = content[:5].lstrip(b"\xef\xbb\xbf").lstrip()
+    is_xml = head.startswith(b"<") or filename.lower().endswith(".xml")
+    return _import_items(items, source=Source.WORK24 if is_xml else Source.UPLOAD, by=by)
+
+
+def work24_import_run(*, pages: int | None = None, details: int = 20) -> ImportReport:
+    """The scheduled fetch: today's postings (`regDate=D-0`), page by page, then the detail call (full title
+    and job description) for up to `details` new postings. Raises work24.Work24Disabled without a key."""
+    total = ImportReport()
+    new_ids: list[str] = []
+    for content in work24.iter_pages(pages or settings.WORK24_PAGES_PER_RUN, regDate="D-0"):
+        _kind, items = work24.parse_xml(content)
+        before = set(
+            JobPosting.objects.filter(
+                source=Source.WORK24, external_id__in=[i.data.external_id for i in items if i.data]
+            ).values_list("external_id", flat=True)
+        )
+        page = _import_items(items, source=Source.WORK24, by=None)
+        total.created += page.created
+        total.updated += page.updated
+        total.failed += page.failed
+        new_ids += [i.data.external_id for i in items if i.data and i.data.external_id not in before]
+    for wanted_auth_no in new_ids[:details]:
+        try:
+            _kind, items = work24.parse_xml(work24.fetch_detail(wanted_auth_no))
+        except (InvalidInput, OSError) as exc:
+            total.failed.append({"item": wanted_auth_no, "message": f"detail: {exc}"})
+            continue
+        detail = _import_items(items, source=Source.WORK24, by=None)
+        total.failed += detail.failed
+    logger.info("work24 import: %s created, %s updated, %s failed", total.created, total.updated, len(total.failed))
+    return total
