@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "centers.context_processors.staff",
                 "referral.context_processors.notifications",
+                "jobs.context_processors.jobs_nav",
             ],
         },
     },

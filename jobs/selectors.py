@@ -56,7 +56,7 @@ def posting_list(user: User, filters: PostingFilters) -> QuerySet[JobPosting]:
             qs = qs.filter(employer__name__icontains=filters.employer)
     if filters.q:
         qs = qs.filter(Q(title__icontains=filters.q) | Q(employer__name__icontains=filters.q))
-    return qs.annotate(report_count=Count("reports"))
+    return qs.annotate(report_count=Count("reports")).order_by("-created_at", "-pk")
 
 
 def employer_get_for_user(user: User, pk: int) -> Employer:
@@ -130,3 +130,8 @@ def employer_risk_for_postings(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         }
         for r in rows
     }
+
+
+def require_screening(user: User) -> None:
+    """Checking an ad by hand: any staff role that reads postings."""
+    _require_read(user)

@@ -110,7 +110,7 @@ def test_a_file_over_the_size_limit_is_refused_before_parsing(settings):
 
 def test_a_huge_posting_fails_alone():
     huge = "가" * 20_001
-    body = f"<wantedRoot><wanted><wantedAuthNo>K1</wantedAuthNo><title>t</title></wanted></wantedRoot>"
+    body = "<wantedRoot><wanted><wantedAuthNo>K1</wantedAuthNo><title>t</title></wanted></wantedRoot>"
     detail = (
         f"<wantedDtl><wantedAuthNo>K2</wantedAuthNo><wantedInfo><wantedTitle>t</wantedTitle>"
         f"<jobCont>{huge}</jobCont></wantedInfo></wantedDtl>"
