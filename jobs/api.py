@@ -257,6 +257,8 @@ class PostingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_file(self, request: Request) -> Response:
+        # Refuse other roles before reading (and so parsing) the upload.
+        services.require_writer(request.user)  # type: ignore[arg-type]
         s = ImportInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         upload = s.validated_data["file"]

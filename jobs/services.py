@@ -58,6 +58,10 @@ def _require(ok: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def require_writer(user: AbstractBaseUser) -> None:
+    _require(can_write(actor_for(user)), _("Only a system administrator may import job postings."))
+
+
 def posting_input_check(data: PostingInput) -> PostingInput:
     """The rules every posting obeys, whatever its source; raises InvalidInput naming the field."""
     title = (data.title or "").strip()

@@ -40,7 +40,7 @@ def test_list_answer_parses_two_digit_years_until_filled_and_double_escaped_enti
     assert third is not None
     assert third.closes_on == dt.date(2026, 4, 17) and third.closes_when_filled
     assert third.wage is None and third.wage_type == ""  # "회사내규에 따름": no figure to check
-    assert by_id["item 4"].data is None and "wantedAuthNo" in by_id["item 4"].error
+    assert by_id["4번째 항목"].data is None and "wantedAuthNo" in by_id["4번째 항목"].error
 
 
 def test_detail_answer_brings_the_full_title_description_hours_and_contact():
@@ -58,8 +58,8 @@ def test_detail_answer_brings_the_full_title_description_hours_and_contact():
 def test_importing_list_then_detail_upserts_by_wanted_auth_no(admin_user_staff):
     report = services.postings_import(by=admin_user_staff, filename="list.xml", content=read("work24_list.xml"))
     assert (report.created, report.updated) == (3, 0)
-    assert {f["item"] for f in report.failed} == {"item 4", "K151612603300005"}
-    assert any("check digit" in f["message"] for f in report.failed)
+    assert {f["item"] for f in report.failed} == {"4번째 항목", "K151612603300005"}
+    assert any("검증번호" in f["message"] for f in report.failed)
     again = services.postings_import(by=admin_user_staff, filename="list.xml", content=read("work24_list.xml"))
     assert (again.created, again.updated) == (0, 3)
     detail = services.postings_import(by=admin_user_staff, filename="d.xml", content=read("work24_detail.xml"))
@@ -76,7 +76,7 @@ def test_csv_upload_reports_bad_rows_and_keeps_good_ones(admin_user_staff):
     assert report.created == 2
     failed = {f["item"]: f["message"] for f in report.failed}
     assert set(failed) == {"UP-0003", "UP-0004"}
-    assert "check digit" in failed["UP-0003"] and "0" in failed["UP-0004"]
+    assert "검증번호" in failed["UP-0003"] and "0" in failed["UP-0004"]
     bad = JobPosting.objects.get(external_id="UP-0002")
     assert bad.source == Source.UPLOAD and bad.risk_level == "high"
     # The same CSV saved by Korean Excel (CP949) reads the same.
@@ -88,12 +88,12 @@ def test_csv_upload_reports_bad_rows_and_keeps_good_ones(admin_user_staff):
     ("content", "message"),
     [
         (read("xml_bomb.xml"), "DTD"),
-        (read("malformed.xml"), "well-formed"),
+        (read("malformed.xml"), "올바른 형식의 XML"),
         ('<?xml version="1.0" encoding="UTF-8"?><wantedRoot><title>한글</title></wantedRoot>'.encode("cp949"), "UTF-8"),
-        (b'<?xml version="1.0" encoding="x-nonsense"?><a/>', "unknown encoding"),
-        (b"<html><body>not work24</body></html>", "not a Work24 answer"),
-        (b"\xff\xfe\x00garbage,\x81\x82", "neither UTF-8 nor CP949"),
-        (b"   ", "empty"),
+        (b'<?xml version="1.0" encoding="x-nonsense"?><a/>', "알 수 없는 인코딩"),
+        (b"<html><body>not work24</body></html>", "고용24 응답 XML이 아닙니다"),
+        (b"\xff\xfe\x00garbage,\x81\x82", "UTF-8도 CP949"),
+        (b"   ", "빈 파일"),
     ],
 )
 def test_unreadable_files_are_refused_whole_with_a_clear_message(content, message):
@@ -104,7 +104,7 @@ def test_unreadable_files_are_refused_whole_with_a_clear_message(content, messag
 
 def test_a_file_over_the_size_limit_is_refused_before_parsing(settings):
     settings.JOBS_IMPORT_MAX_BYTES = 1000
-    with pytest.raises(InvalidInput, match="larger than"):
+    with pytest.raises(InvalidInput, match="바이트보다 큽니다"):
         work24.parse_upload("big.xml", b"<wantedRoot>" + b" " * 2000 + b"</wantedRoot>")
 
 
@@ -117,7 +117,7 @@ def test_a_huge_posting_fails_alone():
     )
     assert work24.parse_xml(body.encode())[1][0].data is not None
     item = work24.parse_xml(detail.encode())[1][0]
-    assert item.data is None and "longer than" in item.error
+    assert item.data is None and "자를 넘습니다" in item.error
 
 
 def test_without_a_key_the_import_is_disabled_with_a_clear_message(settings):
