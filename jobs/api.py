@@ -30,9 +30,9 @@ class FindingSerializer(serializers.Serializer):
     rule = serializers.CharField()
     basis = serializers.CharField()
     quote = serializers.CharField(allow_blank=True)
-    label = serializers.CharField(required=False)
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
     detail = serializers.CharField(required=False)
-    field = serializers.CharField(required=False)
+    field = serializers.CharField(required=False)  # type: ignore[assignment]
     start = serializers.IntegerField(required=False, allow_null=True)
     end = serializers.IntegerField(required=False, allow_null=True)
 
@@ -131,7 +131,7 @@ class PostingCreateSerializer(serializers.Serializer):
     hours_per_week = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
     region = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     contact = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    source = serializers.ChoiceField(choices=[Source.MANUAL.value], required=False, default=Source.MANUAL)
+    source = serializers.ChoiceField(choices=[Source.MANUAL.value], required=False, default=Source.MANUAL)  # type: ignore[assignment]
     posted_on = serializers.DateField(required=False, allow_null=True)
     closes_on = serializers.DateField(required=False, allow_null=True)
 

@@ -33,6 +33,9 @@ from jobs.models import (
 
 logger = logging.getLogger(__name__)
 
+# A Django user with a staff profile (the project uses the default User model; referral.services does the same).
+StaffUser = Any
+
 MAX_WAGE = 10**11
 
 
@@ -132,8 +135,8 @@ def _employer_for(data: PostingInput) -> Employer | None:
             employer.save(update_fields=changed)
         return employer
     # No business number: the same name without a number is the same (unverified) employer.
-    employer = Employer.objects.filter(business_number="", name=name).order_by("pk").first()
-    return employer or Employer.objects.create(name=name, address=data.employer_address[:300])
+    existing = Employer.objects.filter(business_number="", name=name).order_by("pk").first()
+    return existing or Employer.objects.create(name=name, address=data.employer_address[:300])
 
 
 def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
@@ -163,7 +166,7 @@ def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
 
 
 @transaction.atomic
-def posting_create(*, by: AbstractBaseUser, data: PostingInput, source: str = Source.MANUAL) -> JobPosting:
+def posting_create(*, by: StaffUser, data: PostingInput, source: str = Source.MANUAL) -> JobPosting:
     _require(can_write(actor_for(by)), _("Only a system administrator may add job postings."))
     data = posting_input_check(data)
     posting = JobPosting(created_by=by)  # type: ignore[misc]
@@ -182,7 +185,7 @@ class UpsertResult:
     created: bool
 
 
-def posting_upsert(*, data: PostingInput, source: str, by: AbstractBaseUser | None = None) -> UpsertResult:
+def posting_upsert(*, data: PostingInput, source: str, by: StaffUser | None = None) -> UpsertResult:
     """Insert or update by (source, external id). Own transaction; two imports of one posting: one row."""
     data = posting_input_check(data)
     if not data.external_id:
@@ -228,7 +231,7 @@ def _evidence(posting: JobPosting, review: Review) -> dict[str, Any]:
     }
 
 
-def _employer_refresh_suspect(employer: Employer, *, by: AbstractBaseUser, posting: JobPosting, review: Review) -> None:
+def _employer_refresh_suspect(employer: Employer, *, by: StaffUser, posting: JobPosting, review: Review) -> None:
     """An employer is a suspect while any of its postings' latest decision is false_ad or harmful."""
     suspect = JobPosting.objects.filter(employer=employer, last_review__decision__in=list(SUSPECT_DECISIONS)).exists()
     if suspect == employer.suspect:
@@ -250,7 +253,7 @@ def _employer_refresh_suspect(employer: Employer, *, by: AbstractBaseUser, posti
 
 
 @transaction.atomic
-def posting_review(*, posting_id: int, by: AbstractBaseUser, decision: str, reason: str) -> Review:
+def posting_review(*, posting_id: int, by: StaffUser, decision: str, reason: str) -> Review:
     _require(can_review(actor_for(by)), _("Only job-ad reviewers (ministry staff) may decide postings."))
     if decision not in Decision.values:
         raise InvalidInput(_("Choose false ad, harmful or cleared."), field="decision")
@@ -271,7 +274,7 @@ def posting_review(*, posting_id: int, by: AbstractBaseUser, decision: str, reas
 
 
 @transaction.atomic
-def posting_report(*, posting_id: int, by: AbstractBaseUser, reason: str, complaint: str = "") -> Report:
+def posting_report(*, posting_id: int, by: StaffUser, reason: str, complaint: str = "") -> Report:
     actor = actor_for(by)
     _require(can_report(actor), _("Only center staff may report a posting."))
     reason = (reason or "").strip()
@@ -294,7 +297,7 @@ def posting_report(*, posting_id: int, by: AbstractBaseUser, reason: str, compla
 
 
 @transaction.atomic
-def employer_set_suspect(*, employer_id: int, by: AbstractBaseUser, suspect: bool, reason: str) -> Employer:
+def employer_set_suspect(*, employer_id: int, by: StaffUser, suspect: bool, reason: str) -> Employer:
     """A reviewer's own call on a workplace (an inspection's result), recorded with its reason."""
     _require(can_review(actor_for(by)), _("Only job-ad reviewers (ministry staff) may change the suspect list."))
     reason = (reason or "").strip()
@@ -315,7 +318,7 @@ def employer_set_suspect(*, employer_id: int, by: AbstractBaseUser, suspect: boo
 
 
 @transaction.atomic
-def suspects_export_record(*, by: AbstractBaseUser, reason: str, rows: int, file_format: str = "xlsx") -> JobExportLog:
+def suspects_export_record(*, by: StaffUser, reason: str, rows: int, file_format: str = "xlsx") -> JobExportLog:
     """Every export of the suspect list is a provision to another body: who, when, why, how many rows."""
     _require(can_review(actor_for(by)), _("Only ministry staff may export the suspect list."))
     reason = (reason or "").strip()
@@ -337,7 +340,7 @@ class ImportReport:
         return {"created": self.created, "updated": self.updated, "failed": self.failed}
 
 
-def _import_items(items: list[work24.ParsedItem], *, source: str, by: AbstractBaseUser | None) -> ImportReport:
+def _import_items(items: list[work24.ParsedItem], *, source: str, by: StaffUser | None) -> ImportReport:
     """All-or-nothing per ITEM, not per file: each posting is upserted in its own transaction, so one bad
     posting of a Work24 page of 100 is reported in `failed` and the other 99 land. What makes a whole file
     unreadable (not XML, a DTD or entity bomb, a wrong encoding, too large) is refused before any item."""
@@ -358,7 +361,7 @@ def _import_items(items: list[work24.ParsedItem], *, source: str, by: AbstractBa
     return report
 
 
-def postings_import(*, by: AbstractBaseUser, filename: str, content: bytes) -> ImportReport:
+def postings_import(*, by: StaffUser, filename: str, content: bytes) -> ImportReport:
     """A Work24 list or detail XML answer (source work24: the same wantedAuthNo as the fetch) or a CSV of
     the same fields (source upload)."""
     _require(can_write(actor_for(by)), _("Only a system administrator may import job postings."))

@@ -44,7 +44,8 @@ def highlight(text: str, findings: list[dict[str, Any]], field: str) -> SafeStri
                 merged[-1][2].append(label)
         else:
             merged.append([start, end, [label]])
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for start, end, labels in merged:
         out.append(escape(text[pos:start]))
         out.append(f'<mark title="{escape(", ".join(labels))}">{escape(text[start:end])}</mark>')

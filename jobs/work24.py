@@ -391,10 +391,10 @@ def _key() -> str:
     return settings.WORK24_API_KEY
 
 
-def fetch_list(*, page: int = 1, display: int = 100, **filters: str) -> bytes:
+def fetch_list(*, page: int = 1, display: int = 100, filters: dict[str, str] | None = None) -> bytes:
     """One page of the list call (startPage ≤ 1000, display ≤ 100), e.g. regDate="D-0" for today's."""
     params = {"authKey": _key(), "callTp": "L", "returnType": "XML", "startPage": min(max(page, 1), 1000)}
-    params.update({"display": min(max(display, 1), 100), **filters})
+    params.update({"display": min(max(display, 1), 100), **(filters or {})})
     return _get(settings.WORK24_BASE_URL, params)
 
 
@@ -414,7 +414,7 @@ def list_total(content: bytes) -> int:
 
 def iter_pages(pages: int, **filters: str) -> Iterator[bytes]:
     for page in range(1, pages + 1):
-        content = fetch_list(page=page, **filters)
+        content = fetch_list(page=page, filters=filters)
         yield content
         if page * 100 >= list_total(content):
             break

@@ -155,7 +155,7 @@ for _action in ("accept", "decline", "assign", "start", "hold", "resume", "compl
 API[("GET", "/api/v1/stats/monthly/")] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
 # Safe job market: every staff role reads postings and screens; center staff report; ministry (and admin)
 # review and read the suspect list; only the admin writes. The import takes multipart only: 415 for JSON.
-_ALL_STAFF = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
+_ALL_STAFF: dict[str, Expect] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
 API[("GET", "/api/v1/jobs/postings/")] = _ALL_STAFF
 API[("GET", "/api/v1/jobs/postings/{id}/")] = _ALL_STAFF
 API[("POST", "/api/v1/jobs/screen/")] = _ALL_STAFF

@@ -49,7 +49,7 @@ def test_detail_marks_the_quoted_text_and_shows_the_basis(admin_user_staff, coun
     assert "<mark" in html and "통장 사본" in html
     assert "직업안정법 시행령 §34 제1호" in html
     assert 'name="decision"' not in html  # counselors do not review
-    assert 'action="/jobs/%s/report/"' % bad.pk in html
+    assert f'action="/jobs/{bad.pk}/report/"' in html
 
 
 def test_a_work24_posting_shows_the_credit_line_and_its_link(admin_user_staff, counselor):

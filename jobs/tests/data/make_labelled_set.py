@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).with_name("labelled_postings.jsonl")
 rng = random.Random(20260330)
@@ -223,7 +224,7 @@ def obfuscate(text: str) -> str:
 
 
 def main() -> None:
-    rows = []
+    rows: list[dict[str, Any]] = []
     n = 0
     for i in range(90):
         title, content = ORDINARY[i % len(ORDINARY)]
