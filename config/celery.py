@@ -59,5 +59,16 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 120.0,
         "options": {"queue": CeleryQueue.STATS},
     },
+    # Safe job market: today's Work24 postings every hour (off without WORK24_API_KEY), raw answers purged nightly.
+    "jobs-import-work24": {
+        "task": "jobs.tasks.import_work24",
+        "schedule": crontab(minute=15),
+        "options": {"queue": CeleryQueue.STATS},
+    },
+    "jobs-purge-raw-payloads": {
+        "task": "jobs.tasks.purge_raw_payloads",
+        "schedule": crontab(hour=4, minute=0),
+        "options": {"queue": CeleryQueue.STATS},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

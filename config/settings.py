@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "centers",
     "cases",
     "referral",
+    "jobs",
     "stats",
     "demo",
 ]
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "centers.context_processors.staff",
                 "referral.context_processors.notifications",
+                "jobs.context_processors.jobs_nav",
             ],
         },
     },
@@ -206,6 +208,23 @@ PII_ACCESS_LOG_RETENTION_DAYS = env_int("PII_ACCESS_LOG_RETENTION_DAYS", 730)
 # How long an API POST's Idempotency-Key is remembered (API.md: 24 hours).
 IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
+# --- Safe job market: Work24 Open API (an organization key; without one the import is off) ---
+WORK24_API_KEY = env_str("WORK24_API_KEY", default="")
+WORK24_BASE_URL = env_str(
+    "WORK24_BASE_URL", default="https://www.work24.go.kr/cm/openApi/call/wk/callOpenApiSvcInfo210L01.do"
+)
+WORK24_DETAIL_URL = env_str(
+    "WORK24_DETAIL_URL", default="https://www.work24.go.kr/cm/openApi/call/wk/callOpenApiSvcInfo210D01.do"
+)
+WORK24_PAGES_PER_RUN = env_int("WORK24_PAGES_PER_RUN", 5)
+WORK24_TIMEOUT_SECONDS = env_int("WORK24_TIMEOUT_SECONDS", 20)
+# Days a received Work24 answer is kept with its posting before the nightly purge drops it.
+JOBS_RAW_PAYLOAD_DAYS = env_int("JOBS_RAW_PAYLOAD_DAYS", 7)
+if JOBS_RAW_PAYLOAD_DAYS < 0:
+    raise ImproperlyConfigured("JOBS_RAW_PAYLOAD_DAYS must be 0 or more.")
+# Largest import file accepted (bytes); larger files are refused before parsing.
+JOBS_IMPORT_MAX_BYTES = env_int("JOBS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+
 # --- REST framework ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -280,6 +299,7 @@ CELERY_TASK_ROUTES = {
     "referral.notifications.*": {"queue": "notifications"},
     "stats.tasks.*": {"queue": "stats"},
     "cases.tasks.*": {"queue": "stats"},
+    "jobs.tasks.*": {"queue": "stats"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish must not hang a request when Redis is down: fail fast, the sweeper re-enqueues.

@@ -16,12 +16,14 @@ router.register("services", centers_api.ServiceViewSet, basename="service")
 
 # Each app registers its own API routes here, in its own block.
 from cases.api_urls import register as register_cases  # noqa: E402
+from jobs.api_urls import register as register_jobs  # noqa: E402
 from referral.api_urls import register as register_referral  # noqa: E402
 from stats.api_urls import register as register_stats  # noqa: E402
 
 register_cases(router)
 register_referral(router)
 api_extra = register_stats()
+jobs_api = register_jobs(router)
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -34,12 +36,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", auth_api.ObtainToken.as_view(), name="api-token"),
     path("api/v1/", include(api_extra)),
+    path("api/v1/", include(jobs_api)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("cases/", include(("cases.urls", "cases"))),
     path("referrals/", include(("referral.urls", "referral"))),
     path("stats/", include(("stats.urls", "stats"))),
+    path("jobs/", include(("jobs.urls", "jobs"))),
     path("", include("centers.urls")),
 ]
 handler404 = "centers.views.not_found"

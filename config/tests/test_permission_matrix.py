@@ -40,6 +40,7 @@ from cases import services as case_services
 from cases.models import Case, CaseNote, Client, Consent
 from cases.tests.factories import valid_rrn
 from centers.models import Center
+from jobs import services as job_services
 from referral import services as referral_services
 from referral.models import Referral, ReferralEvent
 
@@ -152,6 +153,17 @@ for _action in ("accept", "decline", "assign", "start", "hold", "resume", "compl
         "anonymous": 401,
     }
 API[("GET", "/api/v1/stats/monthly/")] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
+# Safe job market: every staff role reads postings and screens; center staff report; ministry (and admin)
+# review and read the suspect list; only the admin writes. The import takes multipart only: 415 for JSON.
+_ALL_STAFF: dict[str, Expect] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
+API[("GET", "/api/v1/jobs/postings/")] = _ALL_STAFF
+API[("GET", "/api/v1/jobs/postings/{id}/")] = _ALL_STAFF
+API[("POST", "/api/v1/jobs/screen/")] = _ALL_STAFF
+API[("POST", "/api/v1/jobs/postings/")] = {A: 403, M: 403, "ministry": 403, "admin": 201, "anonymous": 401}
+API[("POST", "/api/v1/jobs/postings/import/")] = {A: 403, M: 403, "ministry": 403, "admin": 415, "anonymous": 401}
+API[("POST", "/api/v1/jobs/postings/{id}/review/")] = {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": 401}
+API[("POST", "/api/v1/jobs/postings/{id}/report/")] = {A: 201, M: 201, "ministry": 403, "admin": 403, "anonymous": 401}
+API[("GET", "/api/v1/jobs/suspects/")] = {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": 401}
 
 # API URLs that are not operations of the schema, by URL name.
 API_EXTRA: dict[tuple[str, str], dict[str, Expect]] = {
@@ -226,6 +238,15 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "stats:dashboard"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("GET", "stats:export_csv"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("GET", "stats:export_xlsx"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    # Safe job market (the refused or empty forms answer with a redirect and a message).
+    ("GET", "jobs:posting_list"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    ("GET", "jobs:posting_detail"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    ("GET", "jobs:employer_detail"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    ("GET", "jobs:check"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    ("GET", "jobs:suspect_list"): {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    ("POST", "jobs:suspect_export"): {A: 403, M: 403, "ministry": 302, "admin": 302, "anonymous": LOGIN},
+    ("POST", "jobs:posting_review"): {A: 403, M: 403, "ministry": 302, "admin": 302, "anonymous": LOGIN},
+    ("POST", "jobs:posting_report"): {A: 302, M: 302, "ministry": 403, "admin": 403, "anonymous": LOGIN},
 }
 
 # Extra probes: same endpoint, parameters that try to reach across centers.
@@ -359,6 +380,15 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
     other_ref = _send(busan, busan_ref_case, "debt_adjustment", capture)
     assert other_ref.to_center is not None and other_ref.to_center.code == "MF-BUSAN"
 
+    posting = job_services.posting_create(
+        by=users["admin"],
+        data=job_services.PostingInput(
+            title="통장 사본 먼저 보내주세요",
+            content="고수익 보장",
+            employer_name="수상한상사",
+            contact="010-1111-2222",
+        ),
+    )
     ids: dict[str, dict[str, int]] = {
         "client": {"own": own_case.client_id, "other": other_case.client_id},
         "case": {"own": own_case.pk, "other": other_case.pk},
@@ -369,6 +399,9 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
         "referral": {"sent": sent.pk, "received": received["requested"], "other": other_ref.pk},
         "center": {"none": Center.objects.get(code="EW-SEOUL-GWANAK").pk},
         "desk": {"none": sent.to_desk_id or 0},
+        # /api/v1/jobs/postings/{id}/: the path's fourth segment names the kind ("jobs" → "job").
+        "job": {"none": posting.pk},
+        "employer": {"none": posting.employer_id or 0},
     }
     return World(users=users, ids=ids, extra={"received": received})
 
@@ -398,6 +431,14 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         return {"client": world.ids["client"][scope], "channel": "walk_in"}
     if path.endswith("/notes/"):
         return {"text": "추가 메모"}
+    if path == "/api/v1/jobs/postings/":
+        return {"title": "주방 보조", "wage_type": "monthly", "wage": 2_400_000, "employer": {"name": "식당"}}
+    if path == "/api/v1/jobs/screen/":
+        return {"title": "고수익 보장 재택 부업"}
+    if path.startswith("/api/v1/jobs/postings/") and path.endswith("/review/"):
+        return {"decision": "cleared", "reason": "확인 결과 정상"}
+    if path.startswith("/api/v1/jobs/postings/") and path.endswith("/report/"):
+        return {"reason": "교육비 요구"}
     if path == "/api/v1/referrals/":
         return {"case": world.ids["case"][scope], "service": "policy_microloan"}
     action = path.rstrip("/").rsplit("/", 1)[-1]
@@ -541,6 +582,10 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:consent_withdraw": lambda: {"pk": world.ids["consent"][scope]},
         "referral:detail": lambda: {"pk": _referral_id(world, scope, None)},
         "referral:act": lambda: {"pk": _referral_id(world, scope, "accept"), "action": "accept"},
+        "jobs:posting_detail": lambda: {"pk": world.ids["job"]["none"]},
+        "jobs:posting_review": lambda: {"pk": world.ids["job"]["none"]},
+        "jobs:posting_report": lambda: {"pk": world.ids["job"]["none"]},
+        "jobs:employer_detail": lambda: {"pk": world.ids["employer"]["none"]},
     }
     return reverse(name, kwargs=pattern_kwargs[name]()) if name in pattern_kwargs else reverse(name)
 

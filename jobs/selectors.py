@@ -1,0 +1,137 @@
+"""Reads of the safe job market, scoped to the caller's role (DESIGN.md "Roles and data access")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from centers.selectors import actor_for
+from core.errors import PermissionDenied
+from jobs.models import Employer, JobExportLog, JobPosting, Report, RiskLevel, SuspectStatusChange
+from jobs.services import can_read, can_review
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _require_read(user: User) -> None:
+    if not can_read(actor_for(user)):
+        raise PermissionDenied(_("Job postings are for center staff, ministry reviewers and administrators."))
+
+
+def postings_for(user: User) -> QuerySet[JobPosting]:
+    """Every posting the caller may read. Postings are employers' ads, not personal data: every staff role
+    with access sees all of them; the reports (client complaints) are read only through `reports_for`."""
+    _require_read(user)
+    return JobPosting.objects.select_related("employer", "last_review", "last_review__by")
+
+
+@dataclass(frozen=True)
+class PostingFilters:
+    risk: str = ""
+    review: str = ""  # "pending" | "decided"
+    employer: str = ""  # employer id or business number
+    q: str = ""
+
+
+def posting_list(user: User, filters: PostingFilters) -> QuerySet[JobPosting]:
+    qs = postings_for(user)
+    if filters.risk in RiskLevel.values:
+        qs = qs.filter(risk_level=filters.risk)
+    if filters.review == "pending":
+        qs = qs.filter(last_review__isnull=True)
+    elif filters.review == "decided":
+        qs = qs.filter(last_review__isnull=False)
+    if filters.employer:
+        digits = filters.employer.replace("-", "")
+        if digits.isascii() and digits.isdigit() and len(digits) == 10:
+            qs = qs.filter(employer__business_number=digits)
+        elif filters.employer.isascii() and filters.employer.isdigit():
+            qs = qs.filter(employer_id=int(filters.employer))
+        else:
+            qs = qs.filter(employer__name__icontains=filters.employer)
+    if filters.q:
+        qs = qs.filter(Q(title__icontains=filters.q) | Q(employer__name__icontains=filters.q))
+    return qs.annotate(report_count=Count("reports")).order_by("-created_at", "-pk")
+
+
+def employer_get_for_user(user: User, pk: int) -> Employer:
+    _require_read(user)
+    return Employer.objects.get(pk=pk)
+
+
+def employer_history(employer: Employer) -> QuerySet[SuspectStatusChange]:
+    return employer.status_changes.select_related("by").order_by("-at", "-pk")
+
+
+def suspects_for(user: User) -> QuerySet[Employer]:
+    if not can_review(actor_for(user)):
+        raise PermissionDenied(_("The suspect workplace list is for ministry reviewers."))
+    return (
+        Employer.objects.filter(suspect=True)
+        .annotate(
+            posting_count=Count("postings", distinct=True),
+            flagged_count=Count(
+                "postings", filter=Q(postings__last_review__decision__in=["false_ad", "harmful"]), distinct=True
+            ),
+        )
+        .order_by("-suspect_since", "pk")
+    )
+
+
+def reports_for(user: User, posting: JobPosting) -> QuerySet[Report]:
+    """Reviewers read every report of a posting; center staff only their own center's."""
+    actor = actor_for(user)
+    qs = posting.reports.select_related("center").order_by("-at")
+    if can_review(actor):
+        return qs
+    if actor.center_id is not None:
+        return qs.filter(center_id=actor.center_id)
+    return qs.none()
+
+
+def exports_for(user: User) -> QuerySet[JobExportLog]:
+    if not can_review(actor_for(user)):
+        raise PermissionDenied(_("The suspect workplace list is for ministry reviewers."))
+    return JobExportLog.objects.select_related("by")
+
+
+def employer_risk_for_postings(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """For the referral placement tie-in: per posting id, its risk and its employer's suspect status.
+
+    Postings that do not exist are left out. One query.
+    """
+    rows = JobPosting.objects.filter(pk__in=list(ids)).values(
+        "pk",
+        "risk_level",
+        "risk_score",
+        "employer_id",
+        "employer__name",
+        "employer__business_number",
+        "employer__suspect",
+        "last_review__decision",
+    )
+    return {
+        r["pk"]: {
+            "risk_level": r["risk_level"],
+            "risk_score": r["risk_score"],
+            "decision": r["last_review__decision"],
+            "employer_id": r["employer_id"],
+            "employer_name": r["employer__name"] or "",
+            "business_number": r["employer__business_number"] or "",
+            "suspect": bool(r["employer__suspect"]),
+            "flagged": r["risk_level"] == RiskLevel.HIGH
+            or bool(r["employer__suspect"])
+            or r["last_review__decision"] in ("false_ad", "harmful"),
+        }
+        for r in rows
+    }
+
+
+def require_screening(user: User) -> None:
+    """Checking an ad by hand: any staff role that reads postings."""
+    _require_read(user)
