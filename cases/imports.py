@@ -152,7 +152,7 @@ def _file_error(message: str, *, row: int = 0, column: str = "file") -> InvalidI
     return InvalidInput(message, code="invalid_file", errors=[{"row": row, "field": column, "message": message}])
 
 
-def _check_size(size: int) -> None:
+def check_upload_size(size: int) -> None:
     if size > settings.IMPORT_MAX_BYTES:
         raise _file_error(
             _("The file is too large (at most %(mb)s MB); split it into smaller files.")
@@ -283,7 +283,7 @@ def _parse_xlsx(content: bytes) -> list[tuple[int, dict[str, Any]]]:
 
 def import_file_parse(*, content: bytes, filename: str) -> ParsedFile:
     """A CSV (UTF-8 with or without BOM, CP949/EUC-KR) or XLSX upload → rows; InvalidInput when unreadable."""
-    _check_size(len(content))
+    check_upload_size(len(content))
     lower = filename.lower()
     if content.startswith(b"PK\x03\x04"):
         file_format, rows = "xlsx", _parse_xlsx(content)
@@ -311,7 +311,7 @@ def import_json_parse(payload: object) -> ParsedFile:
             raise _file_error(_("Each row must be an object with named fields."), row=number)
         out.append((number, {c.key: item.get(c.key) for c in COLUMNS}))
     canonical = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    _check_size(len(canonical.encode()))
+    check_upload_size(len(canonical.encode()))
     return ParsedFile(file_format="json", content_hash=hashlib.sha256(canonical.encode()).hexdigest(), rows=out)
 
 
