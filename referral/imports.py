@@ -116,7 +116,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
     try:
         with translation.override("ko"), transaction.atomic():
             batch = (
-                ImportBatch.objects.select_for_update(skip_locked=True)
+                ImportBatch.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("uploaded_by__staff")
                 .filter(pk=batch_id, status=S.APPLYING)
                 .first()
