@@ -149,7 +149,7 @@ def test_the_downloaded_templates_upload_as_one_valid_row(upload, partner, clien
 
 
 def test_an_xlsx_with_dates_numbers_and_a_leading_zero_lost_by_excel_is_read(upload):
-    row = ["이엑셀", dt.datetime(1981, 5, 6)  # noqa: DTZ001 - Excel dates are naive, 1098765432, None, "M", "job_search", "job_placement"]
+    row = ["이엑셀", dt.datetime(1981, 5, 6), 1098765432, None, "M", "job_search", "job_placement"]  # noqa: DTZ001
     row += [timezone.localdate() - dt.timedelta(days=1), "전자", "employment_welfare", None]
     batch = _batch(upload(_xlsx([row]), name="list.xlsx"))
     assert batch.status == "ready", batch.errors
