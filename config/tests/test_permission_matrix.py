@@ -37,7 +37,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from cases import services as case_services
-from cases.models import Case, CaseNote, Client, Consent
+from cases.imports import import_batch_approve, import_batch_create, import_json_parse
+from cases.models import Case, CaseNote, Client, Consent, ImportBatch
 from cases.tests.factories import valid_rrn
 from centers.models import Center
 from referral import services as referral_services
@@ -151,6 +152,15 @@ for _action in ("accept", "decline", "assign", "start", "hold", "resume", "compl
         "admin": 404,
         "anonymous": 401,
     }
+# Partner import batches: counselor and manager of the uploading center upload; a manager who did not
+# upload approves (the counselor uploaded the `own` batch); another center's batch does not exist.
+API[("POST", "/api/v1/imports/")] = {A: 201, M: 201, **DENY_PII}
+API[("GET", "/api/v1/imports/{id}/")] = {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII}
+API[("POST", "/api/v1/imports/{id}/approve/")] = {
+    A: {"own": 403, "other": 404},
+    M: {"own": 200, "other": 404},
+    **DENY_PII,
+}
 API[("GET", "/api/v1/stats/monthly/")] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
 
 # API URLs that are not operations of the schema, by URL name.
@@ -187,6 +197,24 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
         A: {"own": 302, "other": 404},
         M: {"own": 302, "other": 404},
         **DENY_PII_PAGE,
+    },
+    # Partner import pages: center staff of the batch's center; only a manager who did not upload approves
+    # (the page answers with a redirect and a message either way; "changes nothing" proves the refusal).
+    ("GET", "cases:import_list"): {A: 200, M: 200, **DENY_PII_PAGE},
+    ("POST", "cases:import_upload"): {A: 302, M: 302, **DENY_PII_PAGE},
+    ("GET", "cases:import_detail"): {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII_PAGE},
+    ("POST", "cases:import_approve"): {
+        A: {"own": 302, "other": 404},
+        M: {"own": 302, "other": 404},
+        **DENY_PII_PAGE,
+    },
+    ("GET", "cases:import_template"): {A: 200, M: 200, **DENY_PII_PAGE},
+    ("GET", "referral:import_report"): {
+        A: {"own": 200, "other": 404},
+        M: {"own": 200, "other": 404},
+        "ministry": 403,
+        "admin": 403,
+        "anonymous": LOGIN,
     },
     # Referral pages: ministry gets the "not for your role" page; admin has no center, so empty lists.
     ("GET", "referral:queue"): {A: 200, M: 200, "ministry": 403, "admin": 200, "anonymous": LOGIN},
@@ -301,6 +329,42 @@ def _client_with_case(user: Any, *, name: str, phone: str, birth: dt.date, seria
     return case
 
 
+def _import_batch(user: Any, name: str, capture: Any) -> ImportBatch:
+    day = dt.date.today().isoformat()
+    row = {
+        "name": name,
+        "birth_date": "1975-05-05",
+        "phone": "010-5151-2626",
+        "needs": "debt_adjustment",
+        "service": "debt_adjustment",
+        "consent_date": day,
+        "consent_method": "paper",
+        "consent_kinds": "microfinance",
+    }
+    with capture(execute=True):
+        batch, _created = import_batch_create(user=user, parsed=import_json_parse({"rows": [row]}))
+    batch.refresh_from_db()
+    assert batch.status == "ready", batch.errors
+    return batch
+
+
+def _applied_elsewhere(busan: Any, capture: Any) -> ImportBatch:
+    from centers.services import staff_create_or_update
+
+    manager, _created = staff_create_or_update(
+        username="matrix_busan_manager",
+        password="correct-horse-battery-staple-42",
+        role="center_manager",
+        center_code="EW-BUSAN-SAHA",
+        email="matrix_busan_manager@example.kr",
+        check_password_strength=False,
+    )
+    batch = _import_batch(busan, "부산반영대상", capture)
+    with capture(execute=True):
+        import_batch_approve(user=manager, batch_id=batch.pk)
+    return batch
+
+
 def _send(user: Any, case: Case, service: str, capture: Any) -> Referral:
     with capture(execute=True):
         r = referral_services.referral_create(by=user, case_id=case.pk, service_code=service, note="연계 요청 메모")
@@ -353,7 +417,14 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
     other_ref = _send(busan, busan_ref_case, "debt_adjustment", capture)
     assert other_ref.to_center is not None and other_ref.to_center.code == "MF-BUSAN"
 
+    own_batch = _import_batch(users[A], "관악명단대상", capture)
+    other_batch = _import_batch(busan, "부산명단대상", capture)
+    applied = _import_batch(users[A], "관악반영대상", capture)
+    with capture(execute=True):
+        import_batch_approve(user=users[M], batch_id=applied.pk)
     ids: dict[str, dict[str, int]] = {
+        "import": {"own": own_batch.pk, "other": other_batch.pk},
+        "import_applied": {"own": applied.pk, "other": _applied_elsewhere(busan, capture).pk},
         "client": {"own": own_case.client_id, "other": other_case.client_id},
         "case": {"own": own_case.pk, "other": other_case.pk},
         "consent": {
@@ -379,6 +450,18 @@ def _referral_id(world: World, scope: str, action: str | None) -> int:
     return world.ids["referral"][scope]
 
 
+_IMPORT_ROW = {
+    "name": "명단신규",
+    "birth_date": "1980-08-08",
+    "phone": "010-3030-4040",
+    "needs": "job_search",
+    "service": "job_placement",
+    "consent_date": dt.date.today().isoformat(),
+    "consent_method": "paper",
+    "consent_kinds": "employment_welfare",
+}
+
+
 def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict[str, Any]:
     user = world.users[role]
     path = key[1]
@@ -394,6 +477,8 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         return {"text": "추가 메모"}
     if path == "/api/v1/referrals/":
         return {"case": world.ids["case"][scope], "service": "policy_microloan"}
+    if path == "/api/v1/imports/":
+        return {"rows": [_IMPORT_ROW]}
     action = path.rstrip("/").rsplit("/", 1)[-1]
     bodies: dict[str, dict[str, Any]] = {
         "decline": {"reason": "no_capacity"},
@@ -428,6 +513,8 @@ def _snapshot() -> tuple:
         Consent.objects.filter(withdrawn_at__isnull=False).count(),
         Referral.objects.count(),
         ReferralEvent.objects.count(),
+        ImportBatch.objects.count(),
+        ImportBatch.objects.exclude(status="ready").count(),
     )
 
 
@@ -535,6 +622,10 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:consent_withdraw": lambda: {"pk": world.ids["consent"][scope]},
         "referral:detail": lambda: {"pk": _referral_id(world, scope, None)},
         "referral:act": lambda: {"pk": _referral_id(world, scope, "accept"), "action": "accept"},
+        "cases:import_detail": lambda: {"pk": world.ids["import"][scope]},
+        "cases:import_approve": lambda: {"pk": world.ids["import"][scope]},
+        "cases:import_template": lambda: {"fmt": "xlsx"},
+        "referral:import_report": lambda: {"pk": world.ids["import_applied"][scope]},
     }
     return reverse(name, kwargs=pattern_kwargs[name]()) if name in pattern_kwargs else reverse(name)
 
