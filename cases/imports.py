@@ -596,7 +596,7 @@ def _matches(center_id: int, checked: dict[int, CheckedRow]) -> dict[int, int]:
         for pk, rrn_hash in Client.objects.filter(center_id=center_id, rrn_hash__in=hashes).values_list(
             "pk", "rrn_hash"
         ):
-            out[by_hash[rrn_hash]] = pk
+            out[by_hash[rrn_hash or ""]] = pk
     identity = {
         (c.values["name"], c.values["birth_date"], c.values["phone"]): n for n, c in checked.items() if n not in out
     }
@@ -638,7 +638,7 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
         ids = list(batch.rows.order_by("number").values_list("pk", flat=True))
         for chunk in _chunks(ids):
             for row in ImportRow.objects.filter(pk__in=chunk).order_by("number"):
-                rrn = rrn_decrypt(row.rrn_ciphertext) if row.rrn_ciphertext else None
+                rrn = rrn_decrypt(bytes(row.rrn_ciphertext)) if row.rrn_ciphertext else None
                 result = row_check(row.number, row.data, rrn, catalog, today)
                 if not result.errors:
                     identity = (result.values["name"], result.values["birth_date"], result.values["phone"])

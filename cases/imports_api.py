@@ -38,7 +38,8 @@ class ImportBatchSerializer(ModelSerializer):
     valid = serializers.IntegerField(source="valid_rows", read_only=True)
     matched = serializers.IntegerField(source="matched_rows", read_only=True)
     new = serializers.IntegerField(source="new_rows", read_only=True)
-    errors = ImportErrorSerializer(many=True, read_only=True)
+    # The API's field name (API.md); DRF's metaclass moves declared fields off the class, so `.errors` still works.
+    errors = ImportErrorSerializer(many=True, read_only=True)  # type: ignore[assignment]
     progress = serializers.SerializerMethodField(help_text="Percent done of the current step")
     report = serializers.SerializerMethodField()
 

@@ -77,7 +77,7 @@ def _apply_row(user: Any, row: ImportRow) -> None:
                 name=v["name"],
                 birth_date=dt.date.fromisoformat(v["birth_date"]),
                 phone=v["phone"],
-                rrn=rrn_decrypt(row.rrn_ciphertext) if row.rrn_ciphertext else "",
+                rrn=rrn_decrypt(bytes(row.rrn_ciphertext)) if row.rrn_ciphertext else "",
                 gender=v.get("gender") or "",
             )
         except DuplicateClient as exc:
@@ -181,7 +181,7 @@ def import_batches_to_resume(*, now: dt.datetime | None = None, limit: int = 100
 def import_report_rows(batch: ImportBatch) -> list[dict[str, Any]]:
     """Row, client, matched or new, referral and the desk it reached (or '배정 중' while routing)."""
     rows = list(batch.rows.order_by("number").values("number", "client_id", "matched_client_id", "referral_id"))
-    desks = {
+    desks: dict[int, tuple[str | None, str | None]] = {
         pk: (desk_name, center_name)
         for pk, desk_name, center_name in Referral.objects.filter(
             pk__in=[r["referral_id"] for r in rows if r["referral_id"]]
@@ -189,7 +189,7 @@ def import_report_rows(batch: ImportBatch) -> list[dict[str, Any]]:
     }
     out = []
     for r in rows:
-        desk, center = desks.get(r["referral_id"], (None, None))
+        desk, center = desks.get(r["referral_id"] or 0, (None, None))
         out.append({**r, "desk": desk or "", "center": center or ""})
     return out
 
