@@ -34,6 +34,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import Client as PageClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cases import services as case_services
@@ -330,7 +331,7 @@ def _client_with_case(user: Any, *, name: str, phone: str, birth: dt.date, seria
 
 
 def _import_batch(user: Any, name: str, capture: Any) -> ImportBatch:
-    day = dt.date.today().isoformat()
+    day = timezone.localdate().isoformat()
     row = {
         "name": name,
         "birth_date": "1975-05-05",
@@ -456,7 +457,6 @@ _IMPORT_ROW = {
     "phone": "010-3030-4040",
     "needs": "job_search",
     "service": "job_placement",
-    "consent_date": dt.date.today().isoformat(),
     "consent_method": "paper",
     "consent_kinds": "employment_welfare",
 }
@@ -478,7 +478,7 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
     if path == "/api/v1/referrals/":
         return {"case": world.ids["case"][scope], "service": "policy_microloan"}
     if path == "/api/v1/imports/":
-        return {"rows": [_IMPORT_ROW]}
+        return {"rows": [{**_IMPORT_ROW, "consent_date": timezone.localdate().isoformat()}]}
     action = path.rstrip("/").rsplit("/", 1)[-1]
     bodies: dict[str, dict[str, Any]] = {
         "decline": {"reason": "no_capacity"},
