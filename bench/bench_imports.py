@@ -1,4 +1,4 @@
-"""Partner batch, 10,000 rows: upload → validate → approve → apply → every referral at a desk, end to end.
+"""Partner batch, 10,000 rows (BENCH_IMPORT_ROWS overrides; 2,000 at --size small): upload → validate → approve → apply → every referral at a desk, end to end.
 
 Through a real Celery worker on Redis (`-Q routing,notifications`, 2 threads), against the benchmark data
 set: the busiest center's counselor uploads the rows as JSON (what a partner system posts), its manager
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import time
 
 import psycopg
@@ -112,7 +113,7 @@ def _remove(batch_id: int | None) -> None:
 def run(ctx: Context) -> list[Row]:
     from cases.imports import import_batch_approve, import_batch_create, import_json_parse
 
-    n = ROWS.get(ctx.size, 10_000)
+    n = int(os.environ.get("BENCH_IMPORT_ROWS") or ROWS.get(ctx.size, 10_000))
     users = get_user_model().objects
     uploader = users.get(username=ctx.sample.counselor_username)
     manager = users.get(username=ctx.sample.manager_username)
