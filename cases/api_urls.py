@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from cases import api
+from cases import api, imports_api
 
 
 def register(router: DefaultRouter) -> None:
@@ -8,3 +8,4 @@ def register(router: DefaultRouter) -> None:
     router.register("clients", api.ClientViewSet, basename="client")
     router.register("consents", api.ConsentViewSet, basename="consent")
     router.register("cases", api.CaseViewSet, basename="case")
+    router.register("imports", imports_api.ImportBatchViewSet, basename="import-batch")

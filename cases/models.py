@@ -308,3 +308,99 @@ class PiiAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} user {self.user_id} {self.action} client {self.client_id} ({self.view})"
+
+
+# --- Partner referrals in bulk ---------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    VALIDATING = "validating", _("Validating")
+    READY = "ready", _("Ready for approval")
+    INVALID = "invalid", _("Has errors")
+    APPROVED = "approved", _("Approved")
+    APPLYING = "applying", _("Applying")
+    APPLIED = "applied", _("Applied")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    """A partner's list of people to refer: checked, previewed, approved by a second person, applied whole.
+
+    The uploaded file itself is never stored (it holds RRNs in plaintext): only its hash, to answer
+    the same file again with this batch, and the rows parsed from it (RRNs sealed as on Client).
+    """
+
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="+", verbose_name=_("center"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
+    filename = models.CharField(_("file name"), max_length=200, blank=True)
+    file_format = models.CharField(max_length=8)
+    content_hash = models.CharField(max_length=64)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
+    matched_rows = models.PositiveIntegerField(_("matched clients"), default=0)
+    # Rows checked (while validating) or written (while applying), for the progress bar.
+    processed_rows = models.PositiveIntegerField(default=0)
+    # [{"row", "field", "message"}] in Korean; the values themselves are never echoed.
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.CharField(_("failure"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # Set when a worker claims the batch; a batch `applying` long past this is resumed by the sweeper.
+    apply_started_at = models.DateTimeField(null=True, blank=True)
+    apply_attempts = models.PositiveSmallIntegerField(default=0)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        constraints = [
+            models.UniqueConstraint(fields=["center", "content_hash"], name="uniq_import_batch_file_per_center"),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="import_batch_status_updated")]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk}"
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors or [])
+
+    @property
+    def new_rows(self) -> int:
+        return self.valid_rows - self.matched_rows if self.status != ImportStatus.INVALID else 0
+
+
+class ImportRow(models.Model):
+    """One person of a batch: the cells as read, then (once valid) the checked values and, applied, the outcome."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField()  # the row as the partner sees it (spreadsheet row, or 1-based JSON index)
+    # The cells as read, except the RRN (sealed below); replaced by the checked values once validated.
+    data = models.JSONField(default=dict)
+    rrn_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    matched_client = models.ForeignKey(Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # referral.Referral's id: the referral app is above this one, so no foreign key from here.
+    referral_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="uniq_import_row_number")]
+
+    def __str__(self) -> str:
+        return f"row {self.number} of {self.batch_id}"

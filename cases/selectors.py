@@ -15,7 +15,7 @@ from django.db.models.functions import Length, Replace
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseNote, Client, Consent
+from cases.models import Case, CaseNote, Client, Consent, ImportBatch, ImportRow
 from centers.selectors import Actor, actor_for
 from core.errors import PermissionDenied
 
@@ -219,3 +219,25 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
             extra = {c.pk: c for c in base.filter(pk__in=extra_ids)}
             found.extend(extra[pk] for pk in extra_ids if pk in extra)
     return found
+
+
+# --- Partner import batches ------------------------------------------------------------------------
+
+
+def import_batch_list_for(user: User) -> QuerySet[ImportBatch]:
+    """The batches of the caller's center (counselors and managers; everyone else 403)."""
+    actor = pii_actor(user)
+    return ImportBatch.objects.filter(center_id=actor.center_id or 0).select_related("uploaded_by", "approved_by")
+
+
+def import_batch_get_for_user(user: User, pk: object) -> ImportBatch:
+    return _get_or_404(import_batch_list_for(user), pk=pk)
+
+
+def import_rows_matched(batch: ImportBatch, *, limit: int = 200) -> list[ImportRow]:
+    """Rows linked to a client the center already has, with that client (the preview's matches)."""
+    return list(
+        ImportRow.objects.filter(batch=batch, matched_client__isnull=False)
+        .select_related("matched_client")
+        .order_by("number")[:limit]
+    )

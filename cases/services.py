@@ -5,10 +5,12 @@ No message raised here ever contains an RRN: errors name the field, never echo t
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases import access_log
-from cases.crypto import RrnError, rrn_birth_prefix, rrn_blind_index, rrn_encrypt, rrn_normalize
+from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
 from cases.models import (
     AccessAction,
     Case,
@@ -45,6 +47,7 @@ from cases.validation import (
     birth_date_validate,
     name_validate,
     phone_normalize,
+    rrn_validate,
     text_validate,
 )
 from centers.models import CenterKind, Domain, Region
@@ -93,33 +96,48 @@ def _own(user: User, center_id: int) -> None:
 
 def _rrn_fields(rrn: object, birth_date: dt.date) -> tuple[bytes, str, str, str]:
     """(ciphertext, blind index, display prefix, gender from the RRN)."""
-    if not isinstance(rrn, str):
-        raise InvalidInput(_("Enter the resident registration number as 000000-0000000."), field="rrn")
-    try:
-        digits = rrn_normalize(rrn)
-    except RrnError as exc:
-        raise InvalidInput(str(exc), field="rrn") from None
-    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}.get(
-        digits[6], 1800
-    )
-    if (century + int(digits[:2]), int(digits[2:4]), int(digits[4:6])) != (
-        birth_date.year,
-        birth_date.month,
-        birth_date.day,
-    ):
-        raise InvalidInput(_("The resident registration number does not match the birth date."), field="rrn")
-    gender = Gender.MALE if digits[6] in "13579" else Gender.FEMALE
+    digits, gender = rrn_validate(rrn, birth_date)
     return rrn_encrypt(digits), rrn_blind_index(digits), rrn_birth_prefix(digits), gender
 
 
+# Centers whose registrations this context holds exclusively (registrations_exclusive); per-person locks are
+# then redundant, and a 10,000-row batch taking one each would exhaust PostgreSQL's lock table (64 per
+# connection by default: "out of shared memory").
+_EXCLUSIVE_CENTERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("exclusive", default=frozenset())
+_REGISTRATIONS_LOCK_SPACE = 0x59450000  # "YE" and a zero: the center's id is added to it
+
+
 def _lock_identity(center_id: int, name: str, birth_date: dt.date, phone: str) -> None:
-    """Serialize registrations of the same person in PostgreSQL (SQLite already serializes writers)."""
-    if connection.vendor != "postgresql":
+    """Serialize registrations of the same person in PostgreSQL (SQLite already serializes writers).
+
+    Locking rule: every registration holds its center's registration lock shared, then the person's lock;
+    a batch import holds the center's lock exclusively instead, for its whole transaction.
+    """
+    if connection.vendor != "postgresql" or center_id in _EXCLUSIVE_CENTERS.get():
         return
     key = f"client:{center_id}:{name}:{birth_date.isoformat()}:{phone}".encode()
     lock_id = int.from_bytes(hashlib.sha256(key).digest()[:8], "big", signed=True)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_REGISTRATIONS_LOCK_SPACE + center_id])
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+@contextlib.contextmanager
+def registrations_exclusive(*, center_id: int) -> Iterator[None]:
+    """Inside a transaction: no one else registers a client at this center until it ends (batch imports).
+
+    Walk-in registrations at that center wait for the batch's commit (seconds for thousands of rows).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("registrations_exclusive needs a transaction")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REGISTRATIONS_LOCK_SPACE + center_id])
+    token = _EXCLUSIVE_CENTERS.set(_EXCLUSIVE_CENTERS.get() | {center_id})
+    try:
+        yield
+    finally:
+        _EXCLUSIVE_CENTERS.reset(token)
 
 
 def _check_duplicate(
@@ -382,7 +400,8 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
 # --- cases -----------------------------------------------------------------------------------------
 
 
-def _needs(needs: object) -> list[Need]:
+def needs_validate(needs: object) -> list[Need]:
+    """The needs of a case as unsaved rows; the one rule for intake, the API and partner imports."""
     if needs is None:
         return []
     if isinstance(needs, str | bytes | dict) or not isinstance(needs, Sequence):
@@ -422,7 +441,7 @@ def case_open(
     """Open a case for a client of the caller's center, with its needs; the caller is the counselor."""
     _own(user, client.center_id)
     channel = _choice(channel, Channel.values, field="channel")
-    need_rows = _needs(needs)
+    need_rows = needs_validate(needs)
     note_text = text_validate(note, field="note", max_length=NOTE_MAX)
     case = Case.objects.create(
         client=client,

@@ -11,3 +11,7 @@ consent_withdrawn = Signal()
 # Sent by cases.services when a case is opened, inside the transaction, with kwarg `at` (the case's
 # opened_at). The statistics app marks that month's figures stale; it learns of it only through this.
 case_opened = Signal()
+
+# Sent by cases.imports.import_batch_approve inside its transaction, with kwarg `batch_id`. The referral
+# app applies the batch (clients, consents, cases, referrals) in a worker once the approval commits.
+import_batch_approved = Signal()

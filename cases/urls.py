@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import import_views, views
 
 urlpatterns = [
     path("intake/", views.intake, name="intake"),
@@ -11,4 +11,9 @@ urlpatterns = [
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("clients/<int:pk>/consents/", views.consent_add, name="consent_add"),
     path("consents/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/upload/", import_views.import_upload, name="import_upload"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/approve/", import_views.import_approve, name="import_approve"),
+    path("imports/template.<str:fmt>", import_views.import_template, name="import_template"),
 ]

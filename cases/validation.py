@@ -9,6 +9,7 @@ import unicodedata
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cases.crypto import RrnError, rrn_normalize
 from core.errors import InvalidInput
 
 AREA_CODES = frozenset(
@@ -108,3 +109,23 @@ def text_validate(value: object, *, field: str, max_length: int = NOTE_MAX, requ
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     """Age in full years (만 나이) on `day`."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def rrn_validate(rrn: object, birth_date: dt.date, *, field: str = "rrn") -> tuple[str, str]:
+    """(13 digits, gender "M"/"F") of a well-formed RRN that agrees with the birth date; never echoes it."""
+    if not isinstance(rrn, str):
+        raise InvalidInput(_("Enter the resident registration number as 000000-0000000."), field=field)
+    try:
+        digits = rrn_normalize(rrn)
+    except RrnError as exc:
+        raise InvalidInput(str(exc), field=field) from None
+    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}.get(
+        digits[6], 1800
+    )
+    if (century + int(digits[:2]), int(digits[2:4]), int(digits[4:6])) != (
+        birth_date.year,
+        birth_date.month,
+        birth_date.day,
+    ):
+        raise InvalidInput(_("The resident registration number does not match the birth date."), field=field)
+    return digits, ("M" if digits[6] in "13579" else "F")

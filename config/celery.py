@@ -33,6 +33,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"queue": CeleryQueue.ROUTING},
     },
+    # Partner import batches left validating, approved or applying by a lost message or a killed worker.
+    "referral-sweep-import-batches": {
+        "task": "referral.tasks.sweep_import_batches",
+        "schedule": 60.0,
+        "options": {"queue": CeleryQueue.ROUTING},
+    },
     "cases-purge-access-log": {
         "task": "cases.tasks.purge_access_log",
         "schedule": crontab(hour=3, minute=30),

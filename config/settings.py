@@ -225,6 +225,10 @@ if JOBS_RAW_PAYLOAD_DAYS < 0:
 # Largest import file accepted (bytes); larger files are refused before parsing.
 JOBS_IMPORT_MAX_BYTES = env_int("JOBS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 
+# --- Partner import batches: the largest file and the most rows one batch may hold. ---
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
+
 # --- REST framework ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -295,6 +299,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_TASK_DEFAULT_QUEUE = "routing"
 CELERY_TASK_ROUTES = {
+    # Partner import batches are checked by the worker that routes (the stats worker runs long rebuilds).
+    "cases.tasks.validate_import_batch": {"queue": "routing"},
     "referral.tasks.*": {"queue": "routing"},
     "referral.notifications.*": {"queue": "notifications"},
     "stats.tasks.*": {"queue": "stats"},

@@ -66,3 +66,9 @@ class DuplicateReferral(Conflict):
     def __init__(self, detail: str, *, existing_id: int) -> None:
         super().__init__(detail, existing_id=existing_id)
         self.existing_id = existing_id
+
+
+class FourEyes(Conflict):
+    """Maker-checker: the person who made a batch may not approve it."""
+
+    code = "four_eyes"

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.queueing import delay_safely
-from referral import services
+from referral import imports, services
 from referral.models import OPEN_STATUSES, Referral, Status
 
 logger = logging.getLogger(__name__)
@@ -82,3 +82,38 @@ def enforce_sla() -> dict[str, int]:
     for pk in late_close:
         counts["close"] += services.referral_escalate(referral_id=pk, step="close") is not None
     return counts
+
+
+@shared_task(
+    name="referral.tasks.apply_import_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # 10,000 rows take well under a minute (bench/bench_imports.py); imports.APPLY_LEASE exceeds the hard limit.
+    soft_time_limit=540,
+    time_limit=600,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+    ignore_result=True,
+)
+def apply_import_batch(batch_id: int) -> None:
+    """Idempotent: claimed by a conditional update; an applied batch, or one another worker holds, is left alone."""
+    imports.import_batch_apply(batch_id=batch_id)
+
+
+@shared_task(
+    name="referral.tasks.sweep_import_batches", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True
+)
+def sweep_import_batches() -> int:
+    """Re-enqueue batches a lost message or a killed worker left validating, approved or applying."""
+    from cases.tasks import validate_import_batch
+
+    due = imports.import_batches_to_resume()
+    for pk in due["validate"]:
+        delay_safely(validate_import_batch, pk)
+    for pk in due["apply"]:
+        delay_safely(apply_import_batch, pk)
+    if due["validate"] or due["apply"]:
+        logger.info("import sweeper re-enqueued %s", due)
+    return len(due["validate"]) + len(due["apply"])

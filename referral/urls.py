@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.create, name="create"),
     path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("notifications/", views.notification_list, name="notifications"),
+    path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

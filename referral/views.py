@@ -326,3 +326,24 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     # Opening the list marks what it shows as read; rows keep their read_at from before for display.
     notifications.notification_mark_read(user_id=request.user.pk or 0)
     return render(request, "referral/notifications.html", {"rows": rows})
+
+
+@login_required
+def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The per-row report of an applied partner batch (client number, matched or new, referral, desk)."""
+    from cases.selectors import import_batch_get_for_user, pii_actor
+    from referral.imports import import_report_xlsx
+
+    try:
+        pii_actor(request.user)
+    except PermissionDenied as exc:
+        return render(request, "referral/forbidden.html", {"detail": exc.detail}, status=403)
+    batch = import_batch_get_for_user(request.user, pk)
+    if batch.status != "applied":
+        messages.error(request, _("The report is ready once the batch has been applied."))
+        return redirect("cases:import_detail", pk=batch.pk)
+    response = HttpResponse(
+        import_report_xlsx(batch), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="yeongye-import-{batch.pk}-report.xlsx"'
+    return response

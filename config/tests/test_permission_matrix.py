@@ -34,10 +34,12 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.test import Client as PageClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cases import services as case_services
-from cases.models import Case, CaseNote, Client, Consent
+from cases.imports import import_batch_approve, import_batch_create, import_json_parse
+from cases.models import Case, CaseNote, Client, Consent, ImportBatch
 from cases.tests.factories import valid_rrn
 from centers.models import Center
 from jobs import services as job_services
@@ -152,6 +154,15 @@ for _action in ("accept", "decline", "assign", "start", "hold", "resume", "compl
         "admin": 404,
         "anonymous": 401,
     }
+# Partner import batches: counselor and manager of the uploading center upload; a manager who did not
+# upload approves (the counselor uploaded the `own` batch); another center's batch does not exist.
+API[("POST", "/api/v1/imports/")] = {A: 201, M: 201, **DENY_PII}
+API[("GET", "/api/v1/imports/{id}/")] = {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII}
+API[("POST", "/api/v1/imports/{id}/approve/")] = {
+    A: {"own": 403, "other": 404},
+    M: {"own": 200, "other": 404},
+    **DENY_PII,
+}
 API[("GET", "/api/v1/stats/monthly/")] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
 # Safe job market: every staff role reads postings and screens; center staff report; ministry (and admin)
 # review and read the suspect list; only the admin writes. The import takes multipart only: 415 for JSON.
@@ -199,6 +210,24 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
         A: {"own": 302, "other": 404},
         M: {"own": 302, "other": 404},
         **DENY_PII_PAGE,
+    },
+    # Partner import pages: center staff of the batch's center; only a manager who did not upload approves
+    # (the page answers with a redirect and a message either way; "changes nothing" proves the refusal).
+    ("GET", "cases:import_list"): {A: 200, M: 200, **DENY_PII_PAGE},
+    ("POST", "cases:import_upload"): {A: 302, M: 302, **DENY_PII_PAGE},
+    ("GET", "cases:import_detail"): {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII_PAGE},
+    ("POST", "cases:import_approve"): {
+        A: {"own": 302, "other": 404},
+        M: {"own": 302, "other": 404},
+        **DENY_PII_PAGE,
+    },
+    ("GET", "cases:import_template"): {A: 200, M: 200, **DENY_PII_PAGE},
+    ("GET", "referral:import_report"): {
+        A: {"own": 200, "other": 404},
+        M: {"own": 200, "other": 404},
+        "ministry": 403,
+        "admin": 403,
+        "anonymous": LOGIN,
     },
     # Referral pages: ministry gets the "not for your role" page; admin has no center, so empty lists.
     ("GET", "referral:queue"): {A: 200, M: 200, "ministry": 403, "admin": 200, "anonymous": LOGIN},
@@ -322,6 +351,42 @@ def _client_with_case(user: Any, *, name: str, phone: str, birth: dt.date, seria
     return case
 
 
+def _import_batch(user: Any, name: str, capture: Any) -> ImportBatch:
+    day = timezone.localdate().isoformat()
+    row = {
+        "name": name,
+        "birth_date": "1975-05-05",
+        "phone": "010-5151-2626",
+        "needs": "debt_adjustment",
+        "service": "debt_adjustment",
+        "consent_date": day,
+        "consent_method": "paper",
+        "consent_kinds": "microfinance",
+    }
+    with capture(execute=True):
+        batch, _created = import_batch_create(user=user, parsed=import_json_parse({"rows": [row]}))
+    batch.refresh_from_db()
+    assert batch.status == "ready", batch.errors
+    return batch
+
+
+def _applied_elsewhere(busan: Any, capture: Any) -> ImportBatch:
+    from centers.services import staff_create_or_update
+
+    manager, _created = staff_create_or_update(
+        username="matrix_busan_manager",
+        password="correct-horse-battery-staple-42",
+        role="center_manager",
+        center_code="EW-BUSAN-SAHA",
+        email="matrix_busan_manager@example.kr",
+        check_password_strength=False,
+    )
+    batch = _import_batch(busan, "부산반영대상", capture)
+    with capture(execute=True):
+        import_batch_approve(user=manager, batch_id=batch.pk)
+    return batch
+
+
 def _send(user: Any, case: Case, service: str, capture: Any) -> Referral:
     with capture(execute=True):
         r = referral_services.referral_create(by=user, case_id=case.pk, service_code=service, note="연계 요청 메모")
@@ -368,7 +433,12 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
         case = inbound_case
         if n:
             case = _client_with_case(
-                mf, name=INBOUND_NAME, phone=f"010-6612-90{50 + n}", birth=dt.date(1990, 5, 5), serial=None, note="수신 메모"
+                mf,
+                name=INBOUND_NAME,
+                phone=f"010-6612-90{50 + n}",
+                birth=dt.date(1990, 5, 5),
+                serial=None,
+                note="수신 메모",
             )
         r = _send(mf, case, "unemployment_benefit", capture)
         assert r.to_center is not None and r.to_center.code == "EW-SEOUL-GWANAK"
@@ -389,7 +459,14 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
             contact="010-1111-2222",
         ),
     )
+    own_batch = _import_batch(users[A], "관악명단대상", capture)
+    other_batch = _import_batch(busan, "부산명단대상", capture)
+    applied = _import_batch(users[A], "관악반영대상", capture)
+    with capture(execute=True):
+        import_batch_approve(user=users[M], batch_id=applied.pk)
     ids: dict[str, dict[str, int]] = {
+        "import": {"own": own_batch.pk, "other": other_batch.pk},
+        "import_applied": {"own": applied.pk, "other": _applied_elsewhere(busan, capture).pk},
         "client": {"own": own_case.client_id, "other": other_case.client_id},
         "case": {"own": own_case.pk, "other": other_case.pk},
         "consent": {
@@ -418,6 +495,17 @@ def _referral_id(world: World, scope: str, action: str | None) -> int:
     return world.ids["referral"][scope]
 
 
+_IMPORT_ROW = {
+    "name": "명단신규",
+    "birth_date": "1980-08-08",
+    "phone": "010-3030-4040",
+    "needs": "job_search",
+    "service": "job_placement",
+    "consent_method": "paper",
+    "consent_kinds": "employment_welfare",
+}
+
+
 def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict[str, Any]:
     user = world.users[role]
     path = key[1]
@@ -441,6 +529,8 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         return {"reason": "교육비 요구"}
     if path == "/api/v1/referrals/":
         return {"case": world.ids["case"][scope], "service": "policy_microloan"}
+    if path == "/api/v1/imports/":
+        return {"rows": [{**_IMPORT_ROW, "consent_date": timezone.localdate().isoformat()}]}
     action = path.rstrip("/").rsplit("/", 1)[-1]
     bodies: dict[str, dict[str, Any]] = {
         "decline": {"reason": "no_capacity"},
@@ -475,6 +565,8 @@ def _snapshot() -> tuple:
         Consent.objects.filter(withdrawn_at__isnull=False).count(),
         Referral.objects.count(),
         ReferralEvent.objects.count(),
+        ImportBatch.objects.count(),
+        ImportBatch.objects.exclude(status="ready").count(),
     )
 
 
@@ -586,6 +678,10 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "jobs:posting_review": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:posting_report": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:employer_detail": lambda: {"pk": world.ids["employer"]["none"]},
+        "cases:import_detail": lambda: {"pk": world.ids["import"][scope]},
+        "cases:import_approve": lambda: {"pk": world.ids["import"][scope]},
+        "cases:import_template": lambda: {"fmt": "xlsx"},
+        "referral:import_report": lambda: {"pk": world.ids["import_applied"][scope]},
     }
     return reverse(name, kwargs=pattern_kwargs[name]()) if name in pattern_kwargs else reverse(name)
 
