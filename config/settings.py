@@ -339,6 +339,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
+    # Django's own console handlers (DEBUG only, plain text) would print each line a second time.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 # The worker logs through LOGGING above too (config/celery.py takes over Celery's logging set-up).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -357,4 +362,4 @@ HEALTH_CELERY_TIMEOUT_SECONDS = env_int("HEALTH_CELERY_TIMEOUT_SECONDS", 2)
 
 if CELERY_TASK_ALWAYS_EAGER:
     # In-process tasks would log every success into the dev server's console.
-    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

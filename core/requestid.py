@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -39,13 +40,19 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(HEADER, "")
         request_id = incoming if _ACCEPTABLE.fullmatch(incoming) else uuid.uuid4().hex
-        token = _current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current.reset(token)
+        # Not reset on the way out: Django logs a 4xx/5xx ("Not Found: …") after the middleware returned.
+        # `request_finished` clears it once the response is closed.
+        _current.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+def _clear(**_: Any) -> None:
+    _current.set(NO_REQUEST)
+
+
+request_finished.connect(_clear, dispatch_uid="core.requestid.clear")
 
 
 class RequestIdFilter(logging.Filter):
