@@ -12,6 +12,8 @@ import datetime as dt
 from typing import Any
 
 import redis.asyncio
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from health_check.base import HealthCheck
@@ -28,6 +30,12 @@ from config.celery import CeleryQueue
 class WorkerHeartbeat(Ping):
     """A worker answered the ping, and every queue of CeleryQueue has a worker consuming it (the
     library's own check knows only the default queue: our queues are created by the task routes)."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except (KombuError, RedisError) as exc:  # the library expects OSError; kombu and redis-py raise their own
+            raise ServiceUnavailable(f"broker unreachable ({type(exc).__name__})") from exc
 
     def check_active_queues(self, *active_workers: str) -> None:
         answers = self.app.control.inspect(list(active_workers), timeout=self.timeout.total_seconds()).active_queues()

@@ -67,8 +67,8 @@ class ProductCollector(Collector):
                     depth.add_metric([queue.value], float(client.llen(queue.value)))
             finally:
                 client.close()
-        except redis.RedisError:
-            logger.warning("metrics: broker unreachable", exc_info=True)
+        except redis.RedisError as exc:
+            logger.warning("metrics: broker unreachable (%s)", exc)
             up.add_metric([], 0.0)
             yield up
             return
