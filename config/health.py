@@ -12,8 +12,6 @@ import datetime as dt
 from typing import Any
 
 import redis.asyncio
-from kombu.exceptions import KombuError
-from redis.exceptions import RedisError
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from health_check.base import HealthCheck
@@ -22,6 +20,8 @@ from health_check.contrib.celery import Ping
 from health_check.contrib.redis import Redis
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from config.celery import CeleryQueue
 
