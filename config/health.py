@@ -71,10 +71,22 @@ def health_checks() -> dict[str, HealthCheck]:
 class HealthView(HealthCheckView):
     """The library's view answers 500 and renders HTML by default; a probe wants 503 and JSON."""
 
+    def checks_to_run(self) -> dict[str, HealthCheck]:
+        return health_checks()
+
     async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        checks = health_checks()
+        checks = self.checks_to_run()
         results = await asyncio.gather(*(check.get_result(None) for check in checks.values()))
         report = {name: (str(r.error) if r.error else "ok") for name, r in zip(checks, results, strict=True)}
         failed = sorted(name for name, status in report.items() if status != "ok")
         body = {"status": "fail" if failed else "ok", "failed": failed, "checks": report}
         return JsonResponse(body, status=503 if failed else 200)
+
+
+class LiveView(HealthView):
+    """/livez, for a load balancer or Compose deciding whether to send this node requests: the database
+    only. A Redis or worker outage must not take every web node out of rotation at once: requests are
+    served through both (the cache degrades, the sweeper re-enqueues); /healthz says what is degraded."""
+
+    def checks_to_run(self) -> dict[str, HealthCheck]:
+        return {"database": Database()}

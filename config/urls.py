@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from centers import api as centers_api
 from centers.forms import AdminLoginForm, LoginForm
 from config import auth_api
-from config.health import HealthView
+from config.health import HealthView, LiveView
 from config.metrics import metrics_view
 
 admin.site.login_form = AdminLoginForm
@@ -28,6 +28,7 @@ api_extra = register_stats()
 urlpatterns = [
     # Operations (docs/operations.md): a load balancer's probe and Prometheus's scrape.
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("livez", LiveView.as_view(), name="livez"),
     path("metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(

@@ -165,3 +165,13 @@ def test_json_logs_are_one_object_a_line_with_the_request_id():
 def test_text_logs_carry_the_request_id_too():
     lines = _log_lines_of_a_404("text")
     assert any("[trace-1234-abcd]" in line and "Not Found" in line for line in lines), lines
+
+
+@pytest.mark.django_db(transaction=True)
+def test_livez_asks_only_the_database_so_a_redis_outage_keeps_the_node_in_rotation(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}
+    }
+    assert Client().get("/healthz").status_code == 503
+    response = Client().get("/livez")
+    assert response.status_code == 200 and response.json()["checks"] == {"database": "ok"}
