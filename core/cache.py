@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -42,14 +43,36 @@ _FAST_FAIL_OPTIONS: dict[str, Any] = {
 }
 
 
+@dataclass
+class _Outage:
+    """Per process and Redis location, shared by the threads: Django gives each thread its own cache
+    object, and a per-thread state would multiply the fallback throttle limit by the thread count."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    degraded: bool = False
+    retry_at: float = 0.0
+
+
+_outages: dict[str, _Outage] = {}
+_outages_lock = threading.Lock()
+
+
+def _outage_for(location: str) -> _Outage:
+    with _outages_lock:
+        return _outages.setdefault(location, _Outage())
+
+
 class FailSoftRedisCache(RedisCache):
     """Django's RedisCache whose operations fall back to process memory while Redis is unreachable."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         params = {**params, "OPTIONS": {**_FAST_FAIL_OPTIONS, **params.get("OPTIONS", {})}}
         super().__init__(server, params)
+        location = server if isinstance(server, str) else ",".join(server)
+        self._outage = _outage_for(location)
+        # LocMemCache objects of one name share their storage: every thread of the process sees one fallback.
         self._fallback = LocMemCache(
-            f"failsoft-{id(self)}",
+            f"failsoft:{location}",
             {
                 "TIMEOUT": params.get("TIMEOUT", 300),
                 "KEY_PREFIX": params.get("KEY_PREFIX", ""),
@@ -57,25 +80,23 @@ class FailSoftRedisCache(RedisCache):
                 "OPTIONS": {"MAX_ENTRIES": 10_000},
             },
         )
-        self._down_until = 0.0
-        self._state_lock = threading.Lock()
-        self._degraded = False
 
     @property
     def degraded(self) -> bool:
         """True while operations are served from process memory."""
-        return self._degraded
+        return self._outage.degraded
 
     def _call(self, operation: str, primary: Callable[[], T], fallback: Callable[[], T]) -> T:
-        if self._degraded and time.monotonic() < self._down_until:
+        outage = self._outage
+        if outage.degraded and time.monotonic() < outage.retry_at:
             CACHE_DEGRADED.labels(operation=operation).inc()
             return fallback()
         try:
             result = primary()
         except RedisError as exc:
-            with self._state_lock:
-                was_degraded, self._degraded = self._degraded, True
-                self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            with outage.lock:
+                was_degraded, outage.degraded = outage.degraded, True
+                outage.retry_at = time.monotonic() + RETRY_AFTER_SECONDS
             CACHE_DEGRADED.labels(operation=operation).inc()
             if not was_degraded:
                 logger.warning(
@@ -85,9 +106,9 @@ class FailSoftRedisCache(RedisCache):
                     RETRY_AFTER_SECONDS,
                 )
             return fallback()
-        if self._degraded:
-            with self._state_lock:
-                was_degraded, self._degraded = self._degraded, False
+        if outage.degraded:
+            with outage.lock:
+                was_degraded, outage.degraded = outage.degraded, False
             if was_degraded:
                 # What was kept in memory is not carried into Redis nor into the next outage.
                 self._fallback.clear()

@@ -107,3 +107,22 @@ def test_a_throttle_whose_cache_raises_lets_the_request_through_and_counts_it(rf
     before = REGISTRY.get_sample_value("yeongye_throttle_fail_open_total", {"scope": "anon"}) or 0.0
     assert throttle.allow_request(rf.get("/api/v1/services/"), None) is True
     assert REGISTRY.get_sample_value("yeongye_throttle_fail_open_total", {"scope": "anon"}) == before + 1
+
+
+def test_the_threads_of_a_process_share_one_fallback_and_one_outage(monkeypatch):
+    """Django gives each thread its own cache object; per-thread fallbacks would multiply the limit."""
+    import threading
+
+    location = f"redis://127.0.0.1:{free_port()}/0"
+    main = _cache(location)
+    main.set("throttle_user_7", [1.0])
+    seen: list[object] = []
+
+    def other_thread() -> None:
+        other = _cache(location)
+        seen.append((other.degraded, other.get("throttle_user_7")))
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    t.join()
+    assert seen == [(True, [1.0])]
