@@ -96,7 +96,7 @@ class ProductCollector(Collector):
             .order_by("-routed_at")
             .values_list("created_at", "routed_at")[:ROUTING_SAMPLE]
         )
-        waits = sorted((routed_at - created_at).total_seconds() for created_at, routed_at in routed)
+        waits = sorted((routed_at - created_at).total_seconds() for created_at, routed_at in routed if routed_at)
         latency = GaugeMetricFamily(
             "yeongye_routing_latency_seconds",
             "Create → at a desk, over the referrals routed in the last 15 minutes, per quantile.",

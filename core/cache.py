@@ -185,6 +185,6 @@ class FailSoftRedisCache(RedisCache):
             lambda: self._fallback.delete_many(keys, version),
         )
 
-    def clear(self) -> bool:
+    def clear(self) -> None:
         self._fallback.clear()
-        return self._call("clear", lambda: bool(super(FailSoftRedisCache, self).clear()), lambda: True)
+        self._call("clear", lambda: super(FailSoftRedisCache, self).clear(), lambda: None)
