@@ -11,7 +11,7 @@ PORT ?= 8000
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yeongye
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint fmt venv browser migrate services bench clean messages
+.PHONY: run test lint fmt venv browser migrate services bench chaos clean messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (Django 6); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -64,6 +64,11 @@ services:
 
 bench: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
+
+# Faults under load (bench/chaos.py, docs/operations.md): worker SIGKILL, Redis restart, PostgreSQL
+# connections dropped; prints requests, 5xx, lost and double-routed referrals (exit 1 unless all are 0).
+chaos: venv services
+	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
 # Korean catalog: extract every msgid, fill from locale/ and each app's translations_ko.json, compile.
 messages: venv

@@ -243,7 +243,7 @@ def _start_servers(env: dict[str, str], port: int, *, worker: bool = True) -> li
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            status, _, _ = Api(port).call("GET", "/healthz")
+            status, _, _ = Api(port).call("GET", "/livez")
             if status == 200:
                 return procs
         except OSError:

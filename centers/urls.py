@@ -8,5 +8,4 @@ urlpatterns = [
     path("accounts/password/", account_views.password_change, name="password-change"),
     path("accounts/otp/", account_views.otp_setup, name="otp-setup"),
     path("accounts/otp/verify/", account_views.otp_verify, name="otp-verify"),
-    path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
@@ -25,16 +24,6 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(reverse(targets.get(actor.role or "", "directory")))
     except NoReverseMatch:
         return redirect("directory")
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and Compose: the database answers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError:
-        return JsonResponse({"status": "database unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
 
 
 @login_required

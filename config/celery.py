@@ -7,6 +7,9 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+
+from core import requestid
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,6 +23,25 @@ class CeleryQueue(enum.StrEnum):
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The request id of the request that enqueued a task travels in its message headers (core/requestid.py).
+before_task_publish.connect(requestid.add_request_id_header, weak=False)
+task_prerun.connect(requestid.enter_task, weak=False)
+task_postrun.connect(requestid.leave_task, weak=False)
+
+
+@setup_logging.connect(weak=False)
+def _log_through_django_settings(loglevel: int | str | None = None, **_: object) -> None:
+    """Workers and beat log with settings.LOGGING (JSON or text, request ids) instead of Celery's own
+    format; the level is the command line's `-l`."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
 
 # The one place where periodic work is scheduled. Task names are their dotted paths.
 BEAT_SCHEDULE: dict[str, dict] = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations (see "Operations" below): first, so the timing and the request id cover everything else.
+    "core.metrics.RequestMetricsMiddleware",
+    "core.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,10 +281,11 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Cache (throttling, axes). Redis when configured, else process memory. ---
+# --- Cache (DRF throttles only: sessions and axes lockouts are in the database). Redis when configured,
+# else process memory. A Redis outage degrades to process memory, it never fails a request (core/cache.py).
 _cache_url = env_str("CACHE_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    "default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": _cache_url}
     if _cache_url
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -344,13 +350,48 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="noreply@yeongye.local")
 
-LOGGING = {
+# --- Operations: logs, /healthz, /metrics (docs/operations.md). ---
+# LOG_FORMAT=json: one JSON object a line (python-json-logger) for a log shipper; text for a terminal.
+# Every line carries the request id (X-Request-ID or generated), in the web process and in the Celery
+# tasks a request enqueued (core/requestid.py).
+LOG_FORMAT = env_str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or text.")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.requestid.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
+    # Django's own console handlers (DEBUG only, plain text) would print each line a second time.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+# The worker logs through LOGGING above too (config/celery.py takes over Celery's logging set-up).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /metrics answers scrapers from these networks, or anyone sending `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network.") from None
+METRICS_TOKEN = env_str("METRICS_TOKEN", default="")
+# Probes and scrapers talk plain HTTP to a node, behind the TLS-terminating proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# /healthz: how long the Celery worker heartbeat (a broadcast ping) may take.
+HEALTH_CELERY_TIMEOUT_SECONDS = env_int("HEALTH_CELERY_TIMEOUT_SECONDS", 2)
 
 if CELERY_TASK_ALWAYS_EAGER:
     # In-process tasks would log every success into the dev server's console.
-    LOGGING["loggers"] = {"celery.app.trace": {"level": "WARNING"}}
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

@@ -7,6 +7,8 @@ from rest_framework.routers import DefaultRouter
 from centers import api as centers_api
 from centers.forms import AdminLoginForm, LoginForm
 from config import auth_api
+from config.health import HealthView, LiveView
+from config.metrics import metrics_view
 
 admin.site.login_form = AdminLoginForm
 
@@ -26,6 +28,10 @@ api_extra = register_stats()
 jobs_api = register_jobs(router)
 
 urlpatterns = [
+    # Operations (docs/operations.md): a load balancer's probe and Prometheus's scrape.
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("livez", LiveView.as_view(), name="livez"),
+    path("metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/login/",

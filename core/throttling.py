@@ -6,9 +6,16 @@ Kept out of api_common: DRF imports these while defining APIView, and api_common
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings
+
+from core.metrics import THROTTLE_FAIL_OPEN
+
+logger = logging.getLogger(__name__)
 
 
 class _LiveRatesMixin:
@@ -24,6 +31,20 @@ class _LiveRatesMixin:
             return rates[str(self.scope)]
         except KeyError:
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}.") from None
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """The cache backend (core.cache.FailSoftRedisCache) already degrades to process memory; this is the
+        last guard for a cache that raises anyway (another backend, a serialization error): let the request
+        through, log it and count it, rather than answer 500."""
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except ImproperlyConfigured:
+            raise
+        except Exception:
+            scope = str(getattr(self, "scope", "") or "")
+            THROTTLE_FAIL_OPEN.labels(scope=scope).inc()
+            logger.warning("throttle %s could not read the cache; request let through", scope, exc_info=True)
+            return True
 
 
 class UserRateThrottle(_LiveRatesMixin, throttling.UserRateThrottle):

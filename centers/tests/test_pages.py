@@ -3,11 +3,6 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_health_check_answers_without_login(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
-
-
 def test_pages_need_login(client, directory):
     response = client.get("/directory/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -190,6 +190,9 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "home"): {A: 302, M: 302, "ministry": 302, "admin": 302, "anonymous": LOGIN},
     ("GET", "directory"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("GET", "healthz"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 200},
+    ("GET", "livez"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 200},
+    # Open by network (the test client is 127.0.0.1, inside METRICS_ALLOWED_NETWORKS), not by role.
+    ("GET", "metrics"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 200},
     ("GET", "login"): {A: 302, M: 302, "ministry": 302, "admin": 302, "anonymous": 200},
     ("POST", "logout"): {A: 302, M: 302, "ministry": 302, "admin": 302, "anonymous": 302},
     ("POST", "set_language"): {A: 302, M: 302, "ministry": 302, "admin": 302, "anonymous": 302},
