@@ -127,6 +127,7 @@ def _cleanup(client_ids: list[int]) -> None:
 
 def run(ctx: Context) -> list[Row]:
     from cases import services as cases_services
+    from cases.inputs import CaseOpening, client_facts_parse
     from referral import services as referral_services
 
     n = 30 if ctx.size == "small" else 100
@@ -147,15 +148,19 @@ def run(ctx: Context) -> list[Row]:
     for i in range(n + 5):
         client = cases_services.client_register(
             user=user,
-            name=f"벤치{hangul_number(i, 4)}",
-            birth_date=dt.date(1980, 1, 1) + dt.timedelta(days=i),
-            phone=f"010-7{i:03d}-{i:04d}",
+            facts=client_facts_parse(
+                {
+                    "name": f"벤치{hangul_number(i, 4)}",
+                    "birth_date": dt.date(1980, 1, 1) + dt.timedelta(days=i),
+                    "phone": f"010-7{i:03d}-{i:04d}",
+                }
+            ),
         )
         client_ids.append(client.pk)
         cases_services.consent_record(
             user=user, client=client, purpose="referral", method="electronic", organization_kinds=KINDS
         )
-        cases.append(cases_services.case_open(user=user, client=client, channel="walk_in"))
+        cases.append(cases_services.case_open(user=user, client=client, opening=CaseOpening(channel="walk_in")))
     proc = _start_worker(ctx)
     samples: list[float] = []
     failures = 0

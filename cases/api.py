@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases import selectors, services
+from cases import inputs, selectors, services
 from cases.models import (
     Case,
     CaseNote,
@@ -36,6 +36,7 @@ from cases.models import (
 from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
 from core.api import ModelSerializer
+from core.errors import InvalidInput
 
 
 class CenterStaffOnly(BasePermission):
@@ -80,17 +81,30 @@ class ClientSerializer(ModelSerializer):
 
 
 class ClientInputSerializer(serializers.Serializer):
+    """The JSON shape of a client; `validate` turns it into one ClientFacts with the parsers of cases.inputs."""
+
     name = serializers.CharField(max_length=200)
     birth_date = serializers.DateField()
     phone = serializers.CharField(max_length=40)
     rrn = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20, write_only=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     region = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2)
-    household_size = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=20)
+    household_size = serializers.IntegerField(
+        required=False, allow_null=True, min_value=inputs.HOUSEHOLD_MIN, max_value=inputs.HOUSEHOLD_MAX
+    )
     income_band = serializers.ChoiceField(choices=IncomeBand.choices, required=False)
     employment_status = serializers.ChoiceField(choices=EmploymentStatus.choices, required=False)
     debt_status = serializers.ChoiceField(choices=DebtStatus.choices, required=False)
-    arrears_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=36500)
+    arrears_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=inputs.ARREARS_MAX)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        values, errors = inputs.client_fields_parse(attrs, inputs.CLIENT_FIELDS)
+        if not errors:
+            try:
+                return {"facts": inputs.client_facts_build(values)}
+            except InvalidInput as exc:
+                errors = [exc]
+        raise ValidationError({exc.field or "non_field_errors": [exc.detail] for exc in errors})
 
 
 class ConsentSerializer(ModelSerializer):
@@ -171,10 +185,19 @@ class CaseDetailSerializer(CaseSerializer):
 
 
 class CaseInputSerializer(serializers.Serializer):
+    """The JSON shape of a case opening; `validate` turns it into one CaseOpening with cases.inputs."""
+
     client = serializers.IntegerField(min_value=1)
     channel = serializers.ChoiceField(choices=Channel.choices)
-    needs = serializers.ListField(child=NeedInputSerializer(), required=False, max_length=20)
+    needs = serializers.ListField(child=NeedInputSerializer(), required=False, max_length=inputs.MAX_NEEDS)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        raw = {**attrs, "needs": [dict(n) for n in attrs.get("needs", [])]}
+        values, errors = inputs.case_opening_fields_parse(raw)
+        if errors:
+            raise ValidationError({exc.field or "non_field_errors": [exc.detail] for exc in errors})
+        return {"client": attrs["client"], "opening": inputs.CaseOpening(**values)}
 
 
 class NoteInputSerializer(serializers.Serializer):
@@ -229,7 +252,7 @@ class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = ClientInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        client = services.client_register(user=request.user, **payload.validated_data)
+        client = services.client_register(user=request.user, facts=payload.validated_data["facts"])
         return Response(ClientSerializer(client).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -309,13 +332,7 @@ class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
             client = selectors.client_get_for_user(request.user, data["client"])
         except Http404:
             raise ValidationError({"client": ["No such client at your center."]}) from None
-        case = services.case_open(
-            user=request.user,
-            client=client,
-            channel=data["channel"],
-            needs=[dict(n) for n in data.get("needs", [])],
-            note=data.get("note", ""),
-        )
+        case = services.case_open(user=request.user, client=client, opening=data["opening"])
         # The service's own row and needs: nothing is read back.
         return Response(CaseSerializer(case).data, status=201)
 

@@ -7,7 +7,7 @@ intake and matches the center's clients; `import_batch_approve` (a manager who d
 batch to the referral app, which applies it (referral/imports.py: the referral step needs that app).
 
 A rule is written once: the lifecycle of a batch is IMPORT_LIFECYCLE; field rules are those of
-cases.validation, cases.services.needs_validate and the consent/organization rules referral_create applies.
+cases.validation, cases.inputs.needs_parse and the consent/organization rules referral_create applies.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.crypto import rrn_blind_index, rrn_decrypt, rrn_encrypt
+from cases.inputs import needs_parse
 from cases.models import Client, ConsentMethod, Gender, ImportBatch, ImportRow, ImportStatus
 from cases.selectors import pii_actor
-from cases.services import CONSENT_RETENTION_YEARS, needs_validate
+from cases.services import CONSENT_RETENTION_YEARS
 from cases.signals import import_batch_approved
 from cases.validation import (
     birth_date_validate,
@@ -499,7 +500,7 @@ def row_check(number: int, cells: dict[str, Any], rrn: str | None, catalog: Cata
         codes = _codes(cells.get("needs"), "needs")
         if not codes:
             raise InvalidInput(_("Enter at least one need code."), field="needs")
-        return [n.code for n in needs_validate([{"code": code} for code in codes])]
+        return [n.code for n in needs_parse([{"code": code} for code in codes])]
 
     v["needs"] = _check(errors, number, "needs", needs)
 

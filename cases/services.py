@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -21,65 +20,31 @@ from django.utils.translation import gettext as _
 
 from cases import access_log
 from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
+from cases.inputs import CaseOpening, ClientFacts, ClientSituation, choice_parse
 from cases.models import (
     AccessAction,
     Case,
     CaseNote,
     CaseResult,
     CaseStatus,
-    Channel,
     Client,
     Consent,
     ConsentMethod,
     ConsentPurpose,
-    DebtStatus,
-    EmploymentStatus,
-    Gender,
-    IncomeBand,
     Need,
 )
-from cases.needs import NEEDS_BY_CODE
-from cases.selectors import pii_actor
+from cases.selectors import User, pii_actor
 from cases.signals import case_opened, consent_withdrawn
-from cases.validation import (
-    NEED_NOTE_MAX,
-    NOTE_MAX,
-    birth_date_validate,
-    name_validate,
-    phone_normalize,
-    rrn_validate,
-    text_validate,
-)
-from centers.models import CenterKind, Domain, Region
+from cases.validation import NOTE_MAX, text_validate
+from centers.models import CenterKind
 from core.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
 from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
 CONSENT_RETENTION_YEARS = 3
-MAX_NEEDS = 20
-UNSET: Any = object()
-# The request user; services check its role and center through pii_actor.
-User = Any
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def _optional_int(value: object, low: int, high: int, *, field: str, message: str) -> int | None:
-    """None for an empty value, the int when it is a whole number in [low, high], else a field error."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-        return value
-    raise InvalidInput(message, field=field)
-
-
-def _choice(value: object, choices: Iterable[str], *, field: str, blank: bool = False) -> str:
-    if value in (None, "") and blank:
-        return ""
-    if not isinstance(value, str) or value not in set(choices):
-        raise InvalidInput(_("Select a valid choice."), field=field)
-    return value
 
 
 def _center_of(user: User) -> int:
@@ -88,16 +53,16 @@ def _center_of(user: User) -> int:
     return center_id
 
 
-def _own(user: User, center_id: int) -> None:
-    """A row of another center does not exist for the caller (404, existence must not leak)."""
+def _require_own_center(user: User, center_id: int) -> None:
+    """Raise NotFound unless the row is of the caller's center: another center's row does not exist for them."""
     if _center_of(user) != center_id:
         raise NotFound(_("Not found."))
 
 
-def _rrn_fields(rrn: object, birth_date: dt.date) -> tuple[bytes, str, str, str]:
-    """(ciphertext, blind index, display prefix, gender from the RRN)."""
-    digits, gender = rrn_validate(rrn, birth_date)
-    return rrn_encrypt(digits), rrn_blind_index(digits), rrn_birth_prefix(digits), gender
+def _user_id(user: User) -> int:
+    user_id = pii_actor(user).user_id
+    assert user_id is not None  # pii_actor guarantees a logged-in user  # noqa: S101
+    return user_id
 
 
 # Centers whose registrations this context holds exclusively (registrations_exclusive); per-person locks are
@@ -154,104 +119,35 @@ def _check_duplicate(
         raise DuplicateClient(_("This client is already registered at your center."), existing_id=existing)
 
 
-def _facts(
-    *,
-    gender: object,
-    region: object,
-    household_size: object,
-    income_band: object,
-    employment_status: object,
-    debt_status: object,
-    arrears_days: object,
-) -> dict[str, Any]:
-    """Validated values for the routing facts; UNSET leaves a fact as it is."""
-    out: dict[str, Any] = {}
-    if gender is not UNSET:
-        out["gender"] = _choice(gender, Gender.values, field="gender", blank=True)
-    if region is not UNSET:
-        if region in (None, ""):
-            out["region"] = None
-        elif isinstance(region, Region):
-            out["region"] = region
-        else:
-            found = Region.objects.filter(code=str(region)).first() if isinstance(region, str | int) else None
-            if found is None:
-                raise InvalidInput(_("Select a valid region."), field="region")
-            out["region"] = found
-    if household_size is not UNSET:
-        out["household_size"] = _optional_int(
-            household_size, 1, 20, field="household_size", message=_("Enter a household size between 1 and 20.")
-        )
-    if income_band is not UNSET:
-        out["income_band"] = _choice(income_band or IncomeBand.UNKNOWN, IncomeBand.values, field="income_band")
-    if employment_status is not UNSET:
-        out["employment_status"] = _choice(
-            employment_status or EmploymentStatus.UNKNOWN, EmploymentStatus.values, field="employment_status"
-        )
-    if debt_status is not UNSET:
-        out["debt_status"] = _choice(debt_status or DebtStatus.UNKNOWN, DebtStatus.values, field="debt_status")
-    if arrears_days is not UNSET:
-        out["arrears_days"] = _optional_int(
-            arrears_days,
-            0,
-            36500,
-            field="arrears_days",
-            message=_("Enter the days in arrears as a whole number from 0."),
-        )
-    if out.get("arrears_days") and "debt_status" in out and out["debt_status"] in (DebtStatus.UNKNOWN, ""):
-        out["debt_status"] = DebtStatus.ARREARS
-    return out
+def _rrn_columns(digits: str) -> dict[str, bytes | str]:
+    """The stored forms of an RRN (13 digits already checked by cases.inputs): ciphertext, blind index, prefix."""
+    return {
+        "rrn_ciphertext": rrn_encrypt(digits),
+        "rrn_hash": rrn_blind_index(digits),
+        "rrn_prefix": rrn_birth_prefix(digits),
+    }
 
 
 # --- clients ---------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def client_register(
-    *,
-    user: User,
-    name: object,
-    birth_date: object,
-    phone: object,
-    rrn: object = "",
-    gender: object = "",
-    region: object = None,
-    household_size: object = None,
-    income_band: object = IncomeBand.UNKNOWN,
-    employment_status: object = EmploymentStatus.UNKNOWN,
-    debt_status: object = DebtStatus.UNKNOWN,
-    arrears_days: object = None,
-) -> Client:
+def client_register(*, user: User, facts: ClientFacts) -> Client:
     """Register a client at the caller's center; DuplicateClient(existing_id=...) if already there."""
     center_id = _center_of(user)
-    name = name_validate(name)
-    birth = birth_date_validate(birth_date)
-    phone = phone_normalize(phone)
-    facts = _facts(
-        gender=gender,
-        region=region,
-        household_size=household_size,
-        income_band=income_band,
-        employment_status=employment_status,
-        debt_status=debt_status,
-        arrears_days=arrears_days,
+    rrn_hash = rrn_blind_index(facts.rrn) if facts.rrn else None
+    _lock_identity(center_id, facts.name, facts.birth_date, facts.phone)
+    _check_duplicate(
+        center_id=center_id, rrn_hash=rrn_hash, name=facts.name, birth_date=facts.birth_date, phone=facts.phone
     )
-    ciphertext, rrn_hash, prefix = None, None, ""
-    if rrn not in (None, ""):
-        ciphertext, rrn_hash, prefix, rrn_gender = _rrn_fields(rrn, birth)
-        facts["gender"] = facts.get("gender") or rrn_gender
-    _lock_identity(center_id, name, birth, phone)
-    _check_duplicate(center_id=center_id, rrn_hash=rrn_hash, name=name, birth_date=birth, phone=phone)
     client = Client(
         center_id=center_id,
-        name=name,
-        birth_date=birth,
-        phone=phone,
-        rrn_ciphertext=ciphertext,
-        rrn_hash=rrn_hash,
-        rrn_prefix=prefix,
-        created_by=user,
-        **facts,
+        created_by_id=_user_id(user),
+        name=facts.name,
+        birth_date=facts.birth_date,
+        phone=facts.phone,
+        **(_rrn_columns(facts.rrn) if facts.rrn else {}),
+        **facts.situation_fields(),
     )
     if rrn_hash is None:
         # The advisory lock serializes the name/birth/phone check; without an RRN no unique key can race.
@@ -262,67 +158,38 @@ def client_register(
             client.save()
     except IntegrityError:
         # Another request registered the same RRN between our check and insert.
-        _check_duplicate(center_id=center_id, rrn_hash=rrn_hash, name=name, birth_date=birth, phone=phone)
+        _check_duplicate(
+            center_id=center_id, rrn_hash=rrn_hash, name=facts.name, birth_date=facts.birth_date, phone=facts.phone
+        )
         raise
     return client
 
 
 @transaction.atomic
-def client_update(
-    *,
-    user: User,
-    client: Client,
-    name: object = UNSET,
-    birth_date: object = UNSET,
-    phone: object = UNSET,
-    rrn: object = UNSET,
-    gender: object = UNSET,
-    region: object = UNSET,
-    household_size: object = UNSET,
-    income_band: object = UNSET,
-    employment_status: object = UNSET,
-    debt_status: object = UNSET,
-    arrears_days: object = UNSET,
-) -> Client:
-    """Change the given fields only (UNSET leaves a field alone); the same rules as registration."""
-    _own(user, client.center_id)
+def client_update(*, user: User, client: Client, facts: ClientSituation) -> Client:
+    """Replace the client's routing facts; given a whole ClientFacts, its identity too.
+
+    An RRN is never cleared by omission: a ClientFacts without one keeps the stored RRN, whose birth
+    digits must then still match the birth date.
+    """
+    _require_own_center(user, client.center_id)
     client = Client.objects.select_for_update().get(pk=client.pk)
-    changed: dict[str, Any] = {}
-    if name is not UNSET:
-        changed["name"] = name_validate(name)
-    if birth_date is not UNSET:
-        changed["birth_date"] = birth_date_validate(birth_date)
-    if phone is not UNSET:
-        changed["phone"] = phone_normalize(phone)
-    changed.update(
-        _facts(
-            gender=gender,
-            region=region,
-            household_size=household_size,
-            income_band=income_band,
-            employment_status=employment_status,
-            debt_status=debt_status,
-            arrears_days=arrears_days,
-        )
-    )
-    birth = changed.get("birth_date", client.birth_date)
-    if rrn is not UNSET:
-        if rrn in (None, ""):
-            changed.update(rrn_ciphertext=None, rrn_hash=None, rrn_prefix="")
-        else:
-            ciphertext, rrn_hash, prefix, _g = _rrn_fields(rrn, birth)
-            changed.update(rrn_ciphertext=ciphertext, rrn_hash=rrn_hash, rrn_prefix=prefix)
-    elif "birth_date" in changed and client.rrn_prefix and client.rrn_prefix[:6] != birth.strftime("%y%m%d"):
-        raise InvalidInput(_("The resident registration number does not match the birth date."), field="birth_date")
-    if {"name", "birth_date", "phone", "rrn_hash"} & changed.keys():
+    changed = facts.situation_fields()
+    if isinstance(facts, ClientFacts):
+        changed.update(name=facts.name, birth_date=facts.birth_date, phone=facts.phone)
+        if facts.rrn:
+            changed.update(_rrn_columns(facts.rrn))
+        elif client.rrn_prefix and client.rrn_prefix[:6] != facts.birth_date.strftime("%y%m%d"):
+            raise InvalidInput(_("The resident registration number does not match the birth date."), field="birth_date")
         _check_duplicate(
             center_id=client.center_id,
-            rrn_hash=changed.get("rrn_hash", client.rrn_hash),
-            name=changed.get("name", client.name),
-            birth_date=birth,
-            phone=changed.get("phone", client.phone),
+            rrn_hash=rrn_blind_index(facts.rrn) if facts.rrn else client.rrn_hash,
+            name=facts.name,
+            birth_date=facts.birth_date,
+            phone=facts.phone,
             exclude=client.pk,
         )
+    changed = {key: value for key, value in changed.items() if getattr(client, key) != value}
     for key, value in changed.items():
         setattr(client, key, value)
     if changed:
@@ -344,9 +211,9 @@ def consent_record(
     given_at: dt.datetime | None = None,
 ) -> Consent:
     """Record a consent the client gave after hearing the notice (recipients, purpose, items, period, refusal)."""
-    _own(user, client.center_id)
-    purpose = _choice(purpose, ConsentPurpose.values, field="purpose")
-    method = _choice(method, ConsentMethod.values, field="method")
+    _require_own_center(user, client.center_id)
+    purpose = choice_parse(purpose, ConsentPurpose.values, field="purpose")
+    method = choice_parse(method, ConsentMethod.values, field="method")
     if isinstance(organization_kinds, str) or not isinstance(organization_kinds, Sequence | set | frozenset):
         raise InvalidInput(_("Select the organization kinds as a list."), field="organization_kinds")
     kinds: list[str] = []
@@ -374,7 +241,7 @@ def consent_record(
         method=method,
         given_at=given,
         expires_at=expires,
-        recorded_by=user,
+        recorded_by_id=_user_id(user),
     )
 
 
@@ -384,15 +251,15 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
     client_center = Client.objects.filter(pk=consent.client_id).values_list("center_id", flat=True).first()
     if client_center is None:
         raise NotFound(_("Not found."))
-    _own(user, client_center)
+    _require_own_center(user, client_center)
     now = timezone.now()
     updated = Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
-        withdrawn_at=now, withdrawn_by=user
+        withdrawn_at=now, withdrawn_by_id=_user_id(user)
     )
     if updated != 1:
         raise InvalidTransition(_("This consent has already been withdrawn."))
     consent.withdrawn_at = now
-    consent.withdrawn_by = user  # type: ignore[assignment]
+    consent.withdrawn_by_id = _user_id(user)
     consent_withdrawn.send(sender=Consent, consent=consent, by=user)
     return consent
 
@@ -400,59 +267,19 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
 # --- cases -----------------------------------------------------------------------------------------
 
 
-def needs_validate(needs: object) -> list[Need]:
-    """The needs of a case as unsaved rows; the one rule for intake, the API and partner imports."""
-    if needs is None:
-        return []
-    if isinstance(needs, str | bytes | dict) or not isinstance(needs, Sequence):
-        raise InvalidInput(_("Send the needs as a list."), field="needs")
-    if len(needs) > MAX_NEEDS:
-        raise InvalidInput(_("Too many needs (at most %(n)d).") % {"n": MAX_NEEDS}, field="needs")
-    out: list[Need] = []
-    seen: set[str] = set()
-    for item in needs:
-        if not isinstance(item, dict):
-            raise InvalidInput(_("Each need needs a domain and a code."), field="needs")
-        code = item.get("code")
-        need = NEEDS_BY_CODE.get(code) if isinstance(code, str) else None
-        if need is None:
-            raise InvalidInput(_("Unknown need code: %(code)s.") % {"code": str(code)[:40]}, field="needs")
-        domain = item.get("domain") or need.domain
-        if domain not in Domain.values or domain != need.domain:
-            raise InvalidInput(_("The need %(code)s belongs to another domain.") % {"code": need.code}, field="needs")
-        if need.code in seen:
-            raise InvalidInput(_("The need %(code)s is listed twice.") % {"code": need.code}, field="needs")
-        seen.add(need.code)
-        note = text_validate(item.get("note"), field="needs", max_length=NEED_NOTE_MAX)
-        out.append(Need(domain=need.domain, code=need.code, note=note))
-    return out
-
-
 @transaction.atomic
-def case_open(
-    *,
-    user: User,
-    client: Client,
-    channel: object,
-    needs: object = (),
-    note: object = "",
-    opened_at: dt.datetime | None = None,
-) -> Case:
+def case_open(*, user: User, client: Client, opening: CaseOpening, opened_at: dt.datetime | None = None) -> Case:
     """Open a case for a client of the caller's center, with its needs; the caller is the counselor."""
-    _own(user, client.center_id)
-    channel = _choice(channel, Channel.values, field="channel")
-    need_rows = needs_validate(needs)
-    note_text = text_validate(note, field="note", max_length=NOTE_MAX)
+    _require_own_center(user, client.center_id)
     case = Case.objects.create(
         client=client,
         center_id=client.center_id,
-        counselor=user,
-        channel=channel,
-        note=note_text,
+        counselor_id=_user_id(user),
+        channel=opening.channel,
+        note=opening.note,
         opened_at=opened_at or timezone.now(),
     )
-    for need in need_rows:
-        need.case = case
+    need_rows = [Need(case=case, domain=n.domain, code=n.code, note=n.note) for n in opening.needs]
     Need.objects.bulk_create(need_rows)
     case_opened.send(sender=Case, at=case.opened_at)
     # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
@@ -462,27 +289,28 @@ def case_open(
 
 @transaction.atomic
 def case_note_add(*, user: User, case: Case, text: object) -> CaseNote:
-    _own(user, case.center_id)
+    _require_own_center(user, case.center_id)
     body = text_validate(text, field="text", max_length=NOTE_MAX, required=True)
     if Case.objects.filter(pk=case.pk).values_list("status", flat=True).first() != CaseStatus.OPEN:
         raise InvalidTransition(_("Notes can only be added to an open case."))
-    return CaseNote.objects.create(case=case, author=user, text=body)
+    return CaseNote.objects.create(case=case, author_id=_user_id(user), text=body)
 
 
 @transaction.atomic
 def case_close(*, user: User, case: Case, result: object, note: object = "") -> Case:
-    _own(user, case.center_id)
-    result = _choice(result, CaseResult.values, field="result")
+    _require_own_center(user, case.center_id)
+    result = choice_parse(result, CaseResult.values, field="result")
     body = text_validate(note, field="note", max_length=NOTE_MAX)
     now = timezone.now()
     updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
-        status=CaseStatus.CLOSED, result=result, closed_at=now, closed_by=user
+        status=CaseStatus.CLOSED, result=result, closed_at=now, closed_by_id=_user_id(user)
     )
     if updated != 1:
         raise InvalidTransition(_("This case is already closed."))
     if body:
-        CaseNote.objects.create(case=case, author=user, text=body)
-    case.status, case.result, case.closed_at, case.closed_by = CaseStatus.CLOSED, result, now, user  # type: ignore[assignment]
+        CaseNote.objects.create(case=case, author_id=_user_id(user), text=body)
+    case.status, case.result, case.closed_at = CaseStatus.CLOSED, result, now
+    case.closed_by_id = _user_id(user)
     return case
 
 
@@ -494,20 +322,20 @@ def intake_record(
     *,
     user: User,
     client: Client | None,
-    client_data: dict[str, Any],
+    facts: ClientSituation,
     collection_consent: bool,
     referral_kinds: Sequence[str],
     consent_method: str,
-    channel: str,
-    needs: Sequence[dict[str, Any]],
-    note: str = "",
+    opening: CaseOpening,
 ) -> Case:
-    """Register (or update the facts of) the client, record the consents and open the case in one go."""
+    """Register the client (or update the routing facts of one already registered), record the consents and
+    open the case in one go. A new client needs a whole ClientFacts; an existing one keeps its identity."""
     if client is None:
-        client = client_register(user=user, **client_data)
+        if not isinstance(facts, ClientFacts):
+            raise InvalidInput(_("This field is required."), field="name")
+        client = client_register(user=user, facts=facts)
     else:
-        facts = {k: v for k, v in client_data.items() if k not in ("name", "birth_date", "phone", "rrn")}
-        client = client_update(user=user, client=client, **facts)
+        client = client_update(user=user, client=client, facts=ClientSituation(**facts.situation_fields()))
     if not collection_consent:
         raise InvalidInput(
             _("The client must consent to the collection of personal data to be served."), field="collection_consent"
@@ -521,7 +349,7 @@ def intake_record(
             method=consent_method,
             organization_kinds=list(referral_kinds),
         )
-    return case_open(user=user, client=client, channel=channel, needs=list(needs), note=note)
+    return case_open(user=user, client=client, opening=opening)
 
 
 # --- the personal data access log ------------------------------------------------------------------
@@ -558,7 +386,7 @@ def pii_access_log_write(
     ip = _ip(ip_address)
     entries = [
         access_log.Entry(
-            user_id=user.pk, client_id=pk, action=action, view=view[:100], ip_address=ip, reason=reason[:500]
+            user_id=_user_id(user), client_id=pk, action=action, view=view[:100], ip_address=ip, reason=reason[:500]
         )
         for pk in ids
     ]

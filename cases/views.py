@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from cases import selectors, services
 from cases.forms import CloseForm, ConsentForm, IntakeForm, NoteForm
+from cases.inputs import SITUATION_FIELDS
 from cases.models import CaseStatus, Client, ConsentPurpose
 from cases.needs import needs_by_domain
 from cases.services import CONSENT_RETENTION_YEARS
@@ -72,17 +73,16 @@ def intake(request: HttpRequest) -> HttpResponse:
         form = IntakeForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            assert form.client_facts is not None and form.case_opening is not None  # set by a valid form  # noqa: S101
             try:
                 case = services.intake_record(
                     user=request.user,
                     client=selected,
-                    client_data=form.client_data(existing=selected is not None),
+                    facts=form.client_facts,
                     collection_consent=bool(data["collection_consent"]),
                     referral_kinds=data["referral_kinds"],
                     consent_method=data["consent_method"],
-                    channel=data["channel"],
-                    needs=form.need_items(),
-                    note=data["note"],
+                    opening=form.case_opening,
                 )
             except DuplicateClient as dup:
                 duplicate = selectors.client_get_for_user(request.user, dup.existing_id)
@@ -101,8 +101,8 @@ def intake(request: HttpRequest) -> HttpResponse:
 
     initial: dict[str, Any] = {}
     if selected is not None:
-        initial = {f: getattr(selected, f) for f in ("gender", "household_size", "income_band", "employment_status")}
-        initial.update(debt_status=selected.debt_status, arrears_days=selected.arrears_days, client=selected.pk)
+        initial = {f: getattr(selected, f) for f in SITUATION_FIELDS}
+        initial.update(client=selected.pk, region=selected.region.code if selected.region else None)
         _log(request, [selected], "cases:intake")
     if q:
         results = selectors.client_search(request.user, q)

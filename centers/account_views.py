@@ -95,9 +95,8 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your authenticator is set up. You will be asked for a code at each login."))
             return redirect("otp-setup")
     confirmed = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    # A GET changes nothing: the pending device is made by the "start" POST, never by viewing this page.
     pending = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if pending is None and not confirmed:
-        pending = staff_totp_begin(user=user)  # type: ignore[arg-type]
     context: dict[str, object] = {"form": form, "confirmed": confirmed, "pending": None}
     if pending is not None:
         context["pending"] = {

@@ -59,6 +59,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 class StaffProfileInline(admin.StackedInline):
+    """Its form runs StaffProfile.clean: the role rules (center or none, staff status) hold here too."""
+
     model = StaffProfile
     can_delete = False
     verbose_name_plural = _("role and center")
@@ -77,6 +79,11 @@ class StaffUserAdmin(UserAdmin):
     list_filter = ["staff__role", "staff__center__kind", "is_active"]
     search_fields = ["username", "email", "first_name", "last_name", "staff__center__name", "staff__center__code"]
     list_select_related = ["staff__center"]
+    # Staff status goes with the admin role (StaffProfile.clean), so it can be set when the user is added.
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        (_("Permissions"), {"fields": ("is_staff",)}),
+    )
 
     @admin.display(description=_("role"), ordering="staff__role")
     def staff_role(self, obj: User) -> str:  # type: ignore[valid-type]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +34,11 @@ class Role(models.TextChoices):
 
 # Roles that belong to exactly one center and work its clients and referrals.
 CENTER_ROLES = frozenset({Role.COUNSELOR, Role.CENTER_MANAGER})
+
+
+# Korea's mainland and islands (Marado 33.1° N to the DMZ, Baengnyeongdo 124.6° E to Dokdo 131.9° E).
+KOREA_LATITUDE = (Decimal(33), Decimal(39))
+KOREA_LONGITUDE = (Decimal(124), Decimal(132))
 
 
 class Region(models.Model):
@@ -69,6 +77,20 @@ class Center(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The center lies in Korea: routing measures distances from these coordinates."""
+        errors = {}
+        low, high = KOREA_LATITUDE
+        if self.latitude is not None and not low <= Decimal(self.latitude) <= high:
+            errors["latitude"] = _("The latitude %(value)s is outside Korea (33 to 39° N).") % {"value": self.latitude}
+        low, high = KOREA_LONGITUDE
+        if self.longitude is not None and not low <= Decimal(self.longitude) <= high:
+            errors["longitude"] = _("The longitude %(value)s is outside Korea (124 to 132° E).") % {
+                "value": self.longitude
+            }
+        if errors:
+            raise ValidationError(errors)
 
 
 class Service(models.Model):
@@ -140,6 +162,22 @@ class Desk(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Open on one or more weekdays, each once, and open before it closes."""
+        errors = {}
+        days = self.open_days
+        if (
+            not isinstance(days, list)
+            or not days
+            or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in days)
+            or len(set(days)) != len(days)
+        ):
+            errors["open_days"] = _("Open days must be one or more weekdays from 0 (Monday) to 6 (Sunday), each once.")
+        if self.opens_at is not None and self.closes_at is not None and not self.opens_at < self.closes_at:
+            errors["closes_at"] = _("The desk must open before it closes (opens_at before closes_at).")
+        if errors:
+            raise ValidationError(errors)
+
     def schedule_display(self) -> str:
         labels = dict(WEEKDAYS)
         days = "·".join(str(labels[d]) for d in sorted(self.open_days) if d in labels)
@@ -166,3 +204,23 @@ class StaffProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        """Counselors and center managers work for one center, ministry staff and admins for none;
+        the admin site (the user's staff status) is for the system admin role and no other."""
+        errors = {}
+        if self.role in CENTER_ROLES and self.center_id is None:
+            errors["center"] = _("A counselor or center manager needs a center.")
+        elif self.role and self.role not in CENTER_ROLES and self.center_id is not None:
+            errors["center"] = _("Ministry staff and system admins are not tied to a center; leave the center empty.")
+        try:
+            user = self.user
+        except ObjectDoesNotExist:  # no user yet: the form that makes one checks again
+            user = None
+        if user is not None and self.role and user.is_staff != (self.role == Role.ADMIN):
+            errors["role"] = _(
+                "Staff status (access to this admin site) goes with the system admin role only: "
+                "set it for system admins and clear it for every other role."
+            )
+        if errors:
+            raise ValidationError(errors)

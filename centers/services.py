@@ -15,6 +15,8 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
+from django.utils import translation
 
 from centers.models import (
     CENTER_ROLES,
@@ -29,6 +31,7 @@ from centers.models import (
     StaffProfile,
 )
 from core.errors import InvalidInput
+from core.orm import full_clean_or_invalid
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -85,6 +88,20 @@ def _parse(path: Path, line: int, what: str, value: str, parse: Callable[[str], 
         raise DirectoryFileError(path, line, f"{what} {value!r} is not valid") from None
 
 
+def _model_check(path: Path, line: int, instance: Model, *, exclude: list[str]) -> None:
+    """The model's own field checks and `clean()` invariants (the ones the admin applies), per row.
+
+    Relations are excluded: the rows they point to are loaded later in the same transaction.
+    Reasons are in English, like every other reason this loader gives.
+    """
+    with translation.override("en"):
+        try:
+            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            reason = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+            raise DirectoryFileError(path, line, reason) from None
+
+
 def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Parse and validate every file before anything is written."""
     regions, services, centers, desks = [], [], [], []
@@ -118,8 +135,9 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         _check(p, line, bool(r["name"]), "name is empty")
         lat = _parse(p, line, "latitude", r["latitude"], Decimal)
         lon = _parse(p, line, "longitude", r["longitude"], Decimal)
-        _check(p, line, Decimal(33) <= lat <= Decimal(39), f"latitude {lat} is outside Korea")
-        _check(p, line, Decimal(124) <= lon <= Decimal(132), f"longitude {lon} is outside Korea")
+        center = Center(code=r["code"], kind=r["kind"], name=r["name"], name_en=r["name_en"], sigungu=r["sigungu"])
+        center.latitude, center.longitude = lat, lon
+        _model_check(p, line, center, exclude=["region"])
         centers.append({**r, "latitude": lat, "longitude": lon})
     center_codes = {c["code"] for c in centers}
 
@@ -146,19 +164,29 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         _check(p, line, bool(codes), "a desk needs at least one service")
         unknown = [c for c in codes if c not in service_codes]
         _check(p, line, not unknown, f"unknown service {', '.join(unknown)}")
-        days = [_parse(p, line, "weekday", d, int) for d in r["open_days"].split()]
-        _check(p, line, bool(days) and all(0 <= d <= 6 for d in days), "open_days must be weekdays 0-6")
+        days = sorted({_parse(p, line, "weekday", d, int) for d in r["open_days"].split()})
         opens = _parse(p, line, "opens_at", r["opens_at"], dt.time.fromisoformat)
         closes = _parse(p, line, "closes_at", r["closes_at"], dt.time.fromisoformat)
-        _check(p, line, opens < closes, "opens_at must be before closes_at")
         capacity = _parse(p, line, "capacity", r["capacity"], int)
         _check(p, line, capacity >= 0, "capacity must not be negative")
+        desk = Desk(
+            code=r["code"],
+            name=r["name"],
+            domain=r["domain"],
+            outreach=r["outreach"] == "1",
+            operator_kind=r["operator_kind"],
+            open_days=days,
+            opens_at=opens,
+            closes_at=closes,
+            capacity=capacity,
+        )
+        _model_check(p, line, desk, exclude=["center", "services"])
         desks.append(
             {
                 **r,
                 "outreach": r["outreach"] == "1",
                 "services": codes,
-                "open_days": sorted(set(days)),
+                "open_days": days,
                 "opens_at": opens,
                 "closes_at": closes,
                 "capacity": capacity,
@@ -300,7 +328,11 @@ def staff_create_or_update(
         if email:
             user.email = email
         user.save()
-        StaffProfile.objects.update_or_create(user=user, defaults={"role": role, "center": center})
+        profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(user=user)
+        profile.role, profile.center = role, center
+        # The same role rules as the admin's staff profile form (StaffProfile.clean).
+        full_clean_or_invalid(profile)
+        profile.save()
     return user, created
 
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model
+
+from core.errors import InvalidInput
+
+
+def full_clean_or_invalid(instance: Model, *, exclude: Iterable[str] = (), validate_unique: bool = True) -> None:
+    """`instance.full_clean()` (field checks and the model's own `clean()` invariants) for a service:
+    a broken rule becomes InvalidInput naming the first field, as every other service error does."""
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=validate_unique)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(" ".join(messages), field=None if field == NON_FIELD_ERRORS else field) from None
 
 
 def prefetched(instance: Model, relation: str, rows: Iterable[Model]) -> None:

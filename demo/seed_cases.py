@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cases import services
+from cases.inputs import case_opening_parse, client_facts_parse
 from cases.models import Case, Client, ConsentMethod, ConsentPurpose
 from centers.models import CenterKind, Role
 from core.errors import DuplicateClient
@@ -74,7 +75,7 @@ def seed() -> None:
         return
     for item in DEMO_CLIENTS:
         try:
-            client = services.client_register(user=user, **item["client"])
+            client = services.client_register(user=user, facts=client_facts_parse(item["client"]))
             services.consent_record(user=user, client=client, purpose=ConsentPurpose.COLLECTION, method="paper")
             services.consent_record(
                 user=user,
@@ -91,4 +92,5 @@ def seed() -> None:
         except DuplicateClient as dup:
             client = Client.objects.get(pk=dup.existing_id)
         if not Case.objects.filter(client=client).exists():
-            services.case_open(user=user, client=client, channel="walk_in", needs=item["needs"], note=item["note"])
+            opening = case_opening_parse({"channel": "walk_in", "needs": item["needs"], "note": item["note"]})
+            services.case_open(user=user, client=client, opening=opening)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from cases import services as case_services
 from cases.crypto import rrn_decrypt
 from cases.imports import import_progress_key, spreadsheet_safe
+from cases.inputs import CaseOpening, ClientFacts, needs_parse
 from cases.models import Channel, Client, ConsentPurpose, ImportBatch, ImportRow, ImportStatus
 from cases.services import registrations_exclusive
 from core.errors import DomainError, DuplicateClient
@@ -74,11 +75,13 @@ def _apply_row(user: Any, row: ImportRow) -> None:
         try:
             client = case_services.client_register(
                 user=user,
-                name=v["name"],
-                birth_date=dt.date.fromisoformat(v["birth_date"]),
-                phone=v["phone"],
-                rrn=rrn_decrypt(bytes(row.rrn_ciphertext)) if row.rrn_ciphertext else "",
-                gender=v.get("gender") or "",
+                facts=ClientFacts(
+                    name=v["name"],
+                    birth_date=dt.date.fromisoformat(v["birth_date"]),
+                    phone=v["phone"],
+                    rrn=rrn_decrypt(bytes(row.rrn_ciphertext)) if row.rrn_ciphertext else "",
+                    gender=v.get("gender") or "",
+                ),
             )
         except DuplicateClient as exc:
             # Registered since the batch was checked (a walk-in): link that client, never a second one.
@@ -99,9 +102,11 @@ def _apply_row(user: Any, row: ImportRow) -> None:
     case = case_services.case_open(
         user=user,
         client=client,
-        channel=Channel.PARTNER,
-        needs=[{"code": code} for code in v["needs"]],
-        note=v.get("note") or "",
+        opening=CaseOpening(
+            channel=Channel.PARTNER,
+            needs=needs_parse([{"code": code} for code in v["needs"]]),
+            note=v.get("note") or "",
+        ),
     )
     referral = referral_create(by=user, case_id=case.pk, service_code=v["service"], note=v.get("note") or "")
     row.client = client

@@ -322,10 +322,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             user_id=request.user.pk or 0, notification_id=int(raw) if raw.isdigit() else None
         )
         return redirect("referral:notifications")
+    # A GET changes nothing: what is new stays new until the user marks it read (a POST).
     rows = notifications.notifications_for(request.user.pk or 0)
-    # Opening the list marks what it shows as read; rows keep their read_at from before for display.
-    notifications.notification_mark_read(user_id=request.user.pk or 0)
-    return render(request, "referral/notifications.html", {"rows": rows})
+    return render(request, "referral/notifications.html", {"rows": rows, "unread": any(not n.read_at for n in rows)})
 
 
 @login_required

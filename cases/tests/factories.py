@@ -8,6 +8,7 @@ from typing import Any
 import factory
 
 from cases import services
+from cases.inputs import case_opening_parse, client_facts_parse
 from cases.models import Case, Client
 
 
@@ -30,11 +31,11 @@ class ClientInput(factory.DictFactory):
 
 def make_client(user: Any, **overrides: Any) -> Client:
     data: dict[str, Any] = ClientInput.build(**overrides)
-    return services.client_register(user=user, **data)
+    return services.client_register(user=user, facts=client_facts_parse(data))
 
 
 def make_case(user: Any, client: Client | None = None, **overrides: Any) -> Case:
     client = client or make_client(user)
     kwargs: dict[str, Any] = {"channel": "walk_in", "needs": [{"domain": "employment", "code": "job_search"}]}
     kwargs.update(overrides)
-    return services.case_open(user=user, client=client, **kwargs)
+    return services.case_open(user=user, client=client, opening=case_opening_parse(kwargs))

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import imports, services
+from cases.inputs import client_facts_parse
 from cases.models import Client, ImportBatch, ImportRow, ImportStatus
 from cases.tests.factories import valid_rrn
 from referral.models import Referral
@@ -281,14 +282,21 @@ def test_a_person_listed_twice_is_one_error_not_two_clients(upload):
 def test_rows_are_matched_to_the_centers_clients_by_rrn_or_name_birth_and_phone(upload, partner, make_staff):
     birth = dt.date(1975, 4, 3)
     by_rrn = services.client_register(
-        user=partner, name="주민번호일치", birth_date=birth, phone="010-1111-2222", rrn=valid_rrn(birth)
+        user=partner,
+        facts=client_facts_parse(
+            {"name": "주민번호일치", "birth_date": birth, "phone": "010-1111-2222", "rrn": valid_rrn(birth)}
+        ),
     )
     by_identity = services.client_register(
-        user=partner, name="김발굴", birth_date=_row(2)["birth_date"], phone=_row(2)["phone"]
+        user=partner,
+        facts=client_facts_parse({"name": "김발굴", "birth_date": _row(2)["birth_date"], "phone": _row(2)["phone"]}),
     )
     # The same person at another center is not this center's client: no match, never a leak.
     other = make_staff("counselor", "EW-BUSAN-SAHA")
-    services.client_register(user=other, name="김발굴", birth_date=_row(3)["birth_date"], phone=_row(3)["phone"])
+    services.client_register(
+        user=other,
+        facts=client_facts_parse({"name": "김발굴", "birth_date": _row(3)["birth_date"], "phone": _row(3)["phone"]}),
+    )
     rows = [_row(1, name="이름다름", phone="010-9999-8888", birth_date=birth, rrn=valid_rrn(birth)), _row(2), _row(3)]
     batch = _batch(upload(_csv(rows)))
     assert (batch.status, batch.valid_rows, batch.matched_rows, batch.new_rows) == ("ready", 3, 2, 1)
@@ -372,7 +380,8 @@ def test_approval_applies_the_batch_through_the_intake_and_referral_services(
     upload, api_for, partner, lg_manager, django_capture_on_commit_callbacks
 ):
     known = services.client_register(
-        user=partner, name="김발굴", birth_date=_row(2)["birth_date"], phone=_row(2)["phone"]
+        user=partner,
+        facts=client_facts_parse({"name": "김발굴", "birth_date": _row(2)["birth_date"], "phone": _row(2)["phone"]}),
     )
     day = timezone.localdate() - dt.timedelta(days=10)
     batch = _batch(upload(_csv([_row(1, consent_date=day.isoformat()), _row(2), _row(3, consent_method="electronic")])))

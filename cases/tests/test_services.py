@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.crypto import rrn_decrypt
+from cases.inputs import CaseOpening, client_facts_parse, client_situation_parse
 from cases.models import Case, CaseNote, Client, Consent, Need, PiiAccessLog
 from cases.signals import consent_withdrawn
 from cases.tasks import purge_access_log
@@ -131,20 +132,37 @@ def test_ministry_and_admin_cannot_register_clients(ministry_user, admin_user_st
 def test_client_update_changes_facts_and_refuses_to_collide_with_another_client(counselor):
     a = make_client(counselor, name="김민준", phone="010-1111-2222", birth_date=BIRTH)
     b = make_client(counselor, name="이서연", phone="010-3333-4444", birth_date=BIRTH)
-    services.client_update(user=counselor, client=b, income_band="none", arrears_days=40)
+    services.client_update(
+        user=counselor, client=b, facts=client_situation_parse({"income_band": "none", "arrears_days": 40})
+    )
     b.refresh_from_db()
-    assert (b.income_band, b.arrears_days) == ("none", 40)
+    assert (b.income_band, b.arrears_days, b.debt_status) == ("none", 40, "arrears")
+    renamed = client_facts_parse({"name": "김민준", "birth_date": BIRTH, "phone": "01011112222"})
     with pytest.raises(DuplicateClient) as err:
-        services.client_update(user=counselor, client=b, name="김민준", phone="01011112222")
+        services.client_update(user=counselor, client=b, facts=renamed)
     assert err.value.existing_id == a.pk
+    b.refresh_from_db()
+    assert b.name == "이서연"
+
+
+def test_client_update_keeps_the_stored_rrn_and_refuses_a_birth_date_it_contradicts(counselor):
+    client = make_client(counselor, name="김민준", birth_date=BIRTH, rrn=RRN, phone="010-1111-2222")
+    moved = client_facts_parse({"name": "김민준", "birth_date": BIRTH, "phone": "010-9999-8888"})
+    services.client_update(user=counselor, client=client, facts=moved)
+    client.refresh_from_db()
+    assert (client.phone, client.rrn_masked) == ("010-9999-8888", "900101-1******")
+    wrong_birth = client_facts_parse({"name": "김민준", "birth_date": dt.date(1991, 1, 1), "phone": "010-9999-8888"})
+    with pytest.raises(InvalidInput) as err:
+        services.client_update(user=counselor, client=client, facts=wrong_birth)
+    assert err.value.field == "birth_date"
 
 
 def test_another_centers_counselor_cannot_touch_a_client(counselor, mf_counselor):
     client = make_client(counselor)
     with pytest.raises(NotFound):
-        services.client_update(user=mf_counselor, client=client, income_band="none")
+        services.client_update(user=mf_counselor, client=client, facts=client_situation_parse({"income_band": "none"}))
     with pytest.raises(NotFound):
-        services.case_open(user=mf_counselor, client=client, channel="walk_in")
+        services.case_open(user=mf_counselor, client=client, opening=CaseOpening(channel="walk_in"))
 
 
 def test_consent_records_kinds_and_expiry(counselor):
@@ -284,12 +302,11 @@ def test_intake_without_collection_consent_saves_nothing(counselor):
         services.intake_record(
             user=counselor,
             client=None,
-            client_data={"name": "홍길동", "birth_date": BIRTH, "phone": "010-1234-5678"},
+            facts=client_facts_parse({"name": "홍길동", "birth_date": BIRTH, "phone": "010-1234-5678"}),
             collection_consent=False,
             referral_kinds=[],
             consent_method="paper",
-            channel="walk_in",
-            needs=[],
+            opening=CaseOpening(channel="walk_in"),
         )
     assert err.value.field == "collection_consent"
     assert Client.objects.count() == 0

@@ -87,6 +87,29 @@ def test_bad_intake_input_shows_a_korean_field_error_and_saves_nothing(counselor
     assert Client.objects.count() == 0 and Case.objects.count() == 0
 
 
+def test_intake_for_a_registered_client_updates_its_facts_and_keeps_its_identity_and_region(counselor, web):
+    client = make_client(counselor, name="이서연", birth_date=BIRTH, region="11", income_band="below_50")
+    c = web(counselor)
+    page = c.get(reverse("cases:intake"), {"client": client.pk}).content.decode()
+    assert '<option value="11" selected>' in page  # the region select starts from the stored region
+    r = c.post(
+        reverse("cases:intake"),
+        intake_post(client=str(client.pk), name="", phone="", rrn="", region="11", arrears_days="", debt_status="none"),
+    )
+    assert r.status_code == 302, r.content.decode()[:3000]
+    client.refresh_from_db()
+    assert (client.name, client.region.code, client.income_band, client.debt_status) == ("이서연", "11", "none", "none")
+    assert Client.objects.count() == 1 and Case.objects.get().client == client
+
+
+def test_intake_says_at_the_form_that_the_rrn_does_not_match_the_birth_date(counselor, web):
+    r = web(counselor).post(reverse("cases:intake"), intake_post(rrn=valid_rrn(dt.date(1990, 1, 1))))
+    assert r.status_code == 400
+    page = r.content.decode()
+    assert 'data-field="rrn"' in page and "생년월일" in page
+    assert Client.objects.count() == 0
+
+
 def test_duplicate_registration_offers_the_existing_client(counselor, web):
     existing = make_client(counselor, name="김민준", birth_date=BIRTH, phone="010-2345-6789")
     c = web(counselor)
@@ -234,8 +257,8 @@ def test_client_search_query_count_is_fixed(counselor, web, django_assert_num_qu
     c = web(counselor)
     c.get(reverse("cases:intake"), {"q": "김민준"})
     # session, user, staff, search, fuzzy names, access log (chain lock, chain head, insert), badge, center,
-    # session save (3)
-    with django_assert_num_queries(13):
+    # regions (the region select), session save (3)
+    with django_assert_num_queries(14):
         r = c.get(reverse("cases:intake"), {"q": "김민준"})
     assert r.content.decode().count("?client=") == 4
 

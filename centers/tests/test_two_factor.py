@@ -38,7 +38,14 @@ def test_manager_enrols_by_scanning_a_qr_code_and_confirming_a_real_code(client,
     client.force_login(manager)
     response = client.get("/accounts/otp/", HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 200 and "Two-step login is off." in html
+    assert 'name="action" value="start"' in html and 'class="qr"' not in html
+    assert not TOTPDevice.objects.filter(user=manager).exists()  # viewing the page made nothing
+
+    response = client.post("/accounts/otp/", {"action": "start"})
+    assert response.status_code == 302
+    response = client.get("/accounts/otp/", HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
     assert re.search(r'<img class="qr" src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', html)
     assert "Two-step login is off." in html
     device = TOTPDevice.objects.get(user=manager, confirmed=False)
@@ -54,6 +61,15 @@ def test_manager_enrols_by_scanning_a_qr_code_and_confirming_a_real_code(client,
     assert response.context["confirmed"] is True
     # The session that enrolled counts as verified: no second prompt right away.
     assert client.get("/directory/").status_code == 200
+
+
+def test_viewing_the_setup_page_again_keeps_the_pending_key(client, manager):
+    client.force_login(manager)
+    client.post("/accounts/otp/", {"action": "start"})
+    pending = TOTPDevice.objects.get(user=manager, confirmed=False)
+    for _ in range(2):
+        assert client.get("/accounts/otp/").status_code == 200
+    assert list(TOTPDevice.objects.filter(user=manager).values_list("pk", "key")) == [(pending.pk, pending.key)]
 
 
 def test_counselor_is_not_offered_a_second_factor(client, counselor):

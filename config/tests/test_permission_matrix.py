@@ -39,6 +39,7 @@ from rest_framework.test import APIClient
 
 from cases import services as case_services
 from cases.imports import import_batch_approve, import_batch_create, import_json_parse
+from cases.inputs import case_opening_parse, client_facts_parse
 from cases.models import Case, CaseNote, Client, Consent, ImportBatch
 from cases.tests.factories import valid_rrn
 from centers.models import Center
@@ -331,10 +332,14 @@ class World:
 def _client_with_case(user: Any, *, name: str, phone: str, birth: dt.date, serial: str | None, note: str) -> Case:
     client = case_services.client_register(
         user=user,
-        name=name,
-        birth_date=birth,
-        phone=phone,
-        rrn=valid_rrn(birth, serial=serial) if serial else "",
+        facts=client_facts_parse(
+            {
+                "name": name,
+                "birth_date": birth,
+                "phone": phone,
+                "rrn": valid_rrn(birth, serial=serial) if serial else "",
+            }
+        ),
     )
     case_services.consent_record(
         user=user,
@@ -346,9 +351,16 @@ def _client_with_case(user: Any, *, name: str, phone: str, birth: dt.date, seria
     case = case_services.case_open(
         user=user,
         client=client,
-        channel="walk_in",
-        needs=[{"domain": "finance", "code": "debt_adjustment"}, {"domain": "employment", "code": "job_search"}],
-        note=note,
+        opening=case_opening_parse(
+            {
+                "channel": "walk_in",
+                "needs": [
+                    {"domain": "finance", "code": "debt_adjustment"},
+                    {"domain": "employment", "code": "job_search"},
+                ],
+                "note": note,
+            }
+        ),
     )
     case_services.case_note_add(user=user, case=case, text=note)
     return case

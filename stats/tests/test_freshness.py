@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from cases.inputs import case_opening_parse, client_facts_parse
 from cases.services import case_open, client_register, consent_record
 from referral.services import referral_accept, referral_create
 from stats.models import MonthState
@@ -22,7 +23,10 @@ def test_case_and_referral_changes_show_in_the_center_figures(
 ):
     month = timezone.localtime().strftime("%Y-%m")
     with django_capture_on_commit_callbacks(execute=True):
-        client = client_register(user=counselor, name="신선도", birth_date=dt.date(1985, 3, 2), phone="010-2222-3333")
+        client = client_register(
+            user=counselor,
+            facts=client_facts_parse({"name": "신선도", "birth_date": dt.date(1985, 3, 2), "phone": "010-2222-3333"}),
+        )
         consent_record(
             user=counselor,
             client=client,
@@ -31,7 +35,11 @@ def test_case_and_referral_changes_show_in_the_center_figures(
             organization_kinds=["microfinance", "credit_recovery", "employment_welfare"],
         )
         case = case_open(
-            user=counselor, client=client, channel="walk_in", needs=[{"domain": "finance", "code": "debt_adjustment"}]
+            user=counselor,
+            client=client,
+            opening=case_opening_parse(
+                {"channel": "walk_in", "needs": [{"domain": "finance", "code": "debt_adjustment"}]}
+            ),
         )
     api = api_for(counselor)
     row = _month_row(api, month)
