@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,10 +38,6 @@ from referral.models import (
 )
 from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
 from referral.signals import referral_changed
-
-User = get_user_model()
-# request.user behind login_required / IsAuthenticated, or a task's User; actor_for() reads its role.
-RequestUser = AbstractBaseUser | AnonymousUser
 
 NOTE_MAX = 2000
 
@@ -81,7 +76,7 @@ def _transition(
     *,
     referral_id: int,
     action: str,
-    by: RequestUser | None,
+    by: User | None,
     change: Callable[[Referral, dt.datetime], Change | None],
     check_side: bool = True,
 ) -> Referral | None:
@@ -166,7 +161,7 @@ def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
 
 def referral_create(
     *,
-    by: RequestUser,
+    by: User,
     case_id: int | str,
     service_code: str,
     priority: str = Priority.NORMAL,
@@ -326,7 +321,7 @@ def _leave_desk(reason: str, note: str, kind: str) -> Callable[[Referral, dt.dat
 # --- Receiving side ---
 
 
-def _assignee(referral: Referral, assigned_to: int | str | None, *, by: RequestUser) -> Any:
+def _assignee(referral: Referral, assigned_to: int | str | None, *, by: User) -> User | None:
     """The staff member named as assignee, checked against the assignment rule (lifecycle.may_assign_others)."""
     if assigned_to in (None, ""):
         return None
@@ -344,7 +339,7 @@ def _assignee(referral: Referral, assigned_to: int | str | None, *, by: RequestU
     return user
 
 
-def referral_accept(*, referral_id: int, by: RequestUser, assigned_to: int | str | None = None) -> Referral:
+def referral_accept(*, referral_id: int, by: User, assigned_to: int | str | None = None) -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         assignee = _assignee(r, assigned_to, by=by) or r.assigned_to or by
         days = sla.days_for(service_id=r.service_id, priority=r.priority)
@@ -366,7 +361,7 @@ def referral_accept(*, referral_id: int, by: RequestUser, assigned_to: int | str
     return referral
 
 
-def referral_decline(*, referral_id: int, by: RequestUser, reason: str, note: str = "") -> Referral:
+def referral_decline(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     """Decline at this desk: the referral goes back to routing, which never returns it to this desk."""
     note = _note(note)
     if not _reason_ok("decline", reason):
@@ -431,7 +426,7 @@ def referral_escalate(*, referral_id: int, step: str) -> Referral | None:
     return referral
 
 
-def referral_assign(*, referral_id: int, by: RequestUser, assigned_to: int | str | None) -> Referral:
+def referral_assign(*, referral_id: int, by: User, assigned_to: int | str | None) -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
         assignee = _assignee(r, assigned_to, by=by)
         if assignee is None:
@@ -449,7 +444,7 @@ def referral_assign(*, referral_id: int, by: RequestUser, assigned_to: int | str
     return referral
 
 
-def referral_assign_bulk(*, referral_ids: Iterable[int], by: RequestUser, assigned_to: int | str | None) -> int:
+def referral_assign_bulk(*, referral_ids: Iterable[int], by: User, assigned_to: int | str | None) -> int:
     """Assign several referrals at once; each is its own transition. Returns how many changed."""
     done = 0
     for pk in sorted(set(referral_ids)):
@@ -461,7 +456,7 @@ def referral_assign_bulk(*, referral_ids: Iterable[int], by: RequestUser, assign
     return done
 
 
-def referral_start(*, referral_id: int, by: RequestUser, note: str = "") -> Referral:
+def referral_start(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
@@ -472,7 +467,7 @@ def referral_start(*, referral_id: int, by: RequestUser, note: str = "") -> Refe
     return referral
 
 
-def referral_hold(*, referral_id: int, by: RequestUser, note: str = "") -> Referral:
+def referral_hold(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
@@ -483,7 +478,7 @@ def referral_hold(*, referral_id: int, by: RequestUser, note: str = "") -> Refer
     return referral
 
 
-def referral_resume(*, referral_id: int, by: RequestUser, note: str = "") -> Referral:
+def referral_resume(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
@@ -521,7 +516,7 @@ def _clean_detail(detail: Any) -> dict[str, Any]:
 def referral_complete(
     *,
     referral_id: int,
-    by: RequestUser,
+    by: User,
     outcome: str,
     achieved: bool | None = None,
     detail: dict[str, Any] | None = None,
@@ -549,7 +544,7 @@ def referral_complete(
     return referral
 
 
-def referral_fail(*, referral_id: int, by: RequestUser, reason: str, note: str = "") -> Referral:
+def referral_fail(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     note = _note(note)
     if not _reason_ok("fail", reason):
         raise InvalidInput(_("Choose why the referral failed."), field="reason")
@@ -580,7 +575,7 @@ def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], 
     return change
 
 
-def referral_cancel(*, referral_id: int, by: RequestUser, reason: str, note: str = "") -> Referral:
+def referral_cancel(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     note = _note(note)
     if not _reason_ok("cancel", reason):
         raise InvalidInput(_("Choose a reason for cancelling."), field="reason")
@@ -596,7 +591,7 @@ def referral_cancel(*, referral_id: int, by: RequestUser, reason: str, note: str
     return referral
 
 
-def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: RequestUser | None = None) -> int:
+def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: User | None = None) -> int:
     """Cancel every open referral that relied on a withdrawn consent; returns how many were cancelled."""
     ids = list(
         Referral.objects.filter(consent_id=consent_id, status__in=OPEN_STATUSES)
@@ -633,7 +628,7 @@ _SERVICES: dict[str, Callable[..., Referral]] = {
 }
 
 
-def referral_act(*, referral_id: int, by: RequestUser, action: str, inputs: ActionInput) -> Referral:
+def referral_act(*, referral_id: int, by: User, action: str, inputs: ActionInput) -> Referral:
     """Take the named action of the lifecycle table with the inputs that action takes."""
     spec = lifecycle.user_action(action)
     if spec is None:
@@ -644,7 +639,7 @@ def referral_act(*, referral_id: int, by: RequestUser, action: str, inputs: Acti
 # --- Personal data reads by the referral screens ---
 
 
-def referral_pii_read(*, by: RequestUser, referral: Referral, view: str, ip: str | None = None) -> None:
+def referral_pii_read(*, by: User, referral: Referral, view: str, ip: str | None = None) -> None:
     """Record that the user saw the client's name and contact (PIPA access log)."""
     from cases.services import pii_access_log_write
 
