@@ -93,7 +93,7 @@ class ReferralSerializer(ModelSerializer):
         return obj.assigned_to_id
 
     def get_status_label(self, obj: Referral) -> str:
-        return services.status_label(obj.status, obj.to_desk_id is not None)
+        return lifecycle.status_label(obj.status, obj.to_desk_id is not None)
 
 
 class ReferralDetailSerializer(ReferralSerializer):
