@@ -22,7 +22,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed node_modules/.package-lock.json
 
-# Front-end packages (Chart.js) from the committed package-lock.json, served through staticfiles.
+# Front-end packages (Chart.js, htmx) from the committed package-lock.json, served through staticfiles.
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 

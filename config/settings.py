@@ -159,10 +159,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-# Chart.js comes from npm (package.json, `npm ci`), served as /static/chart.umd.min.js; no CDN under the CSP.
+# Front-end packages come from npm (package.json, `npm ci`), served from 'self' (no CDN under the CSP):
+# Chart.js as /static/chart.umd.min.js, htmx as /static/htmx/htmx.min.js.
+STATICFILES_DIRS: list[Any] = [BASE_DIR / "static"]
 if (BASE_DIR / "node_modules" / "chart.js" / "dist").is_dir():
     STATICFILES_DIRS.append(BASE_DIR / "node_modules" / "chart.js" / "dist")
+if (BASE_DIR / "node_modules" / "htmx.org" / "dist").is_dir():
+    STATICFILES_DIRS.append(("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action as action_decorator
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from centers.api import DeskFilter, DeskSerializer
 from centers.models import Desk
 from core.api import ModelSerializer
-from referral import selectors, services
-from referral.models import CancelReason, DeclineReason, FailReason, Priority, Referral, ReferralEvent
+from referral import lifecycle, selectors, services
+from referral.lifecycle import Action, ActionInput, Assignee
+from referral.models import Priority, Referral, ReferralEvent
+
+
+def _by(request: Request) -> User:
+    """The signed-in staff member (IsAuthenticated, the default permission, let only them this far)."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated
+    return request.user
 
 
 class ClientMinimalSerializer(serializers.Serializer):
@@ -83,7 +93,7 @@ class ReferralSerializer(ModelSerializer):
         return obj.assigned_to_id
 
     def get_status_label(self, obj: Referral) -> str:
-        return services.status_label(obj.status, obj.to_desk_id is not None)
+        return lifecycle.status_label(obj.status, obj.to_desk_id is not None)
 
 
 class ReferralDetailSerializer(ReferralSerializer):
@@ -110,40 +120,39 @@ class CreateSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class AcceptSerializer(serializers.Serializer):
-    assigned_to = serializers.IntegerField(required=False, allow_null=True)
+def _action_serializer(action: Action, name: str = "") -> type[serializers.Serializer]:
+    """The request body of `POST /api/v1/referrals/{id}/<action>/`, from the action's inputs in the table."""
+    fields: dict[str, serializers.Field] = {}
+    if action.assignee == Assignee.REQUIRED:
+        fields["assigned_to"] = serializers.IntegerField()
+    elif action.assignee == Assignee.OPTIONAL:
+        fields["assigned_to"] = serializers.IntegerField(required=False, allow_null=True)
+    if action.reasons is not None:
+        fields["reason"] = serializers.ChoiceField(choices=action.reason_choices)
+    if action.outcome:
+        fields["outcome"] = serializers.CharField(max_length=40)
+        fields["achieved"] = serializers.BooleanField(required=False, allow_null=True, default=None)
+        fields["detail"] = serializers.DictField(required=False, default=dict)
+    if action.note:
+        fields["note"] = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    # A test holds these names equal to what the service takes (Action.input_names).
+    return type(name or f"{action.code.capitalize()}Serializer", (serializers.Serializer,), fields)
 
 
-class AssignSerializer(serializers.Serializer):
-    assigned_to = serializers.IntegerField()
+def _action_serializers() -> dict[str, type[serializers.Serializer]]:
+    out: dict[str, type[serializers.Serializer]] = {}
+    note_only: type[serializers.Serializer] | None = None
+    for a in lifecycle.USER_ACTIONS:
+        if a.input_names == ("note",):
+            # Actions that take only a note share one body: one `NoteRequest` component in the schema.
+            note_only = note_only or _action_serializer(a, name="NoteSerializer")
+            out[a.code] = note_only
+        else:
+            out[a.code] = _action_serializer(a)
+    return out
 
 
-class DeclineSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=DeclineReason.choices)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class CompleteSerializer(serializers.Serializer):
-    outcome = serializers.CharField(max_length=40)
-    achieved = serializers.BooleanField(required=False, allow_null=True, default=None)
-    detail = serializers.DictField(required=False, default=dict)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class FailSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=FailReason.choices)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class CancelSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(
-        choices=[c for c in CancelReason.choices if c[0] != CancelReason.CONSENT_WITHDRAWN]
-    )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+ACTION_SERIALIZERS = _action_serializers()
 
 
 class ListParams(serializers.Serializer):
@@ -172,7 +181,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         referral = selectors.referral_get_for_api(request.user, self._pk())
         services.referral_pii_read(
-            by=request.user, referral=referral, view="api:referral-detail", ip=request.META.get("REMOTE_ADDR")
+            by=_by(request), referral=referral, view="api:referral-detail", ip=request.META.get("REMOTE_ADDR")
         )
         return Response(ReferralDetailSerializer(referral, context={"request": request}).data)
 
@@ -191,7 +200,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         s = CreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         referral = services.referral_create(
-            by=request.user,
+            by=_by(request),
             case_id=s.validated_data["case"],
             service_code=s.validated_data["service"],
             priority=s.validated_data["priority"],
@@ -203,16 +212,15 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             ReferralDetailSerializer(referral, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
-    def _act(self, request: Request, serializer_class: type[serializers.Serializer] | None, call: Any) -> Response:
+    def _act(self, request: Request, action: str) -> Response:
         pk = self._pk()
         # Scope first: a referral outside the caller's center answers 404 whatever the action.
         selectors.referral_check_visible(request.user, pk)
-        data: dict[str, Any] = {}
-        if serializer_class is not None:
-            s = serializer_class(data=request.data)
-            s.is_valid(raise_exception=True)
-            data = dict(s.validated_data)
-        done = call(pk, data)
+        s = ACTION_SERIALIZERS[action](data=request.data)
+        s.is_valid(raise_exception=True)
+        done = services.referral_act(
+            referral_id=pk, by=_by(request), action=action, inputs=ActionInput(**s.validated_data)
+        )
         try:
             return self._answer(request, pk)
         except Http404:
@@ -220,97 +228,21 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             # succeeded, so answer 200 with the referral as the action left it (nothing newer).
             return Response(ReferralDetailSerializer(done, context={"request": request}).data)
 
-    @extend_schema(request=AcceptSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            AcceptSerializer,
-            lambda rid, d: services.referral_accept(referral_id=rid, by=request.user, assigned_to=d.get("assigned_to")),
-        )
 
-    @extend_schema(request=DeclineSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def decline(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            DeclineSerializer,
-            lambda rid, d: services.referral_decline(
-                referral_id=rid, by=request.user, reason=d["reason"], note=d["note"]
-            ),
-        )
+def _lifecycle_endpoint(action: Action) -> Any:
+    """`POST /api/v1/referrals/{id}/<code>/` for one action of the lifecycle table."""
 
-    @extend_schema(request=AssignSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def assign(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            AssignSerializer,
-            lambda rid, d: services.referral_assign(referral_id=rid, by=request.user, assigned_to=d["assigned_to"]),
-        )
+    def endpoint(self: ReferralViewSet, request: Request, pk: str | None = None) -> Response:
+        return self._act(request, action.code)
 
-    @extend_schema(request=NoteSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def start(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            NoteSerializer,
-            lambda rid, d: services.referral_start(referral_id=rid, by=request.user, note=d["note"]),
-        )
+    endpoint.__name__ = endpoint.__qualname__ = action.code
+    routed = action_decorator(detail=True, methods=["post"])(endpoint)
+    return extend_schema(request=ACTION_SERIALIZERS[action.code], responses=ReferralDetailSerializer)(routed)
 
-    @extend_schema(request=NoteSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def hold(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            NoteSerializer,
-            lambda rid, d: services.referral_hold(referral_id=rid, by=request.user, note=d["note"]),
-        )
 
-    @extend_schema(request=NoteSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def resume(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            NoteSerializer,
-            lambda rid, d: services.referral_resume(referral_id=rid, by=request.user, note=d["note"]),
-        )
-
-    @extend_schema(request=CompleteSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            CompleteSerializer,
-            lambda rid, d: services.referral_complete(
-                referral_id=rid,
-                by=request.user,
-                outcome=d["outcome"],
-                achieved=d["achieved"],
-                detail=d["detail"],
-                note=d["note"],
-            ),
-        )
-
-    @extend_schema(request=FailSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def fail(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            FailSerializer,
-            lambda rid, d: services.referral_fail(referral_id=rid, by=request.user, reason=d["reason"], note=d["note"]),
-        )
-
-    @extend_schema(request=CancelSerializer, responses=ReferralDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._act(
-            request,
-            CancelSerializer,
-            lambda rid, d: services.referral_cancel(
-                referral_id=rid, by=request.user, reason=d["reason"], note=d["note"]
-            ),
-        )
+# The actions are generated from the table, before the router reads them (api_urls imports this module).
+for _action in lifecycle.USER_ACTIONS:
+    setattr(ReferralViewSet, _action.code, _lifecycle_endpoint(_action))
 
 
 class DeskLoadSerializer(DeskSerializer):

@@ -24,7 +24,6 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.REQUESTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD)
-CLOSED_STATUSES = (Status.REJECTED, Status.CANCELLED, Status.FAILED, Status.COMPLETED)
 
 
 class Priority(models.TextChoices):

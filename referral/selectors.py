@@ -14,6 +14,7 @@ from django.utils import timezone
 from centers.models import CENTER_ROLES, Desk
 from centers.selectors import actor_for, desk_list
 from core.errors import PermissionDenied
+from referral.lifecycle import STATUS_FILTERS, UNROUTED, may_assign_others
 from referral.models import OPEN_STATUSES, EventKind, Notification, Priority, Referral, ReferralEvent, Status
 
 User = get_user_model()
@@ -75,7 +76,7 @@ def referral_list_for(
         if box == INCOMING
         else Referral.objects.filter(from_center_id=center_id)
     )
-    if f.status == "unrouted":
+    if f.status == UNROUTED:
         qs = qs.filter(status=Status.REQUESTED, to_desk__isnull=True)
     elif f.status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -122,10 +123,7 @@ def status_counts(user: AbstractBaseUser | AnonymousUser, *, box: str) -> dict[s
     # Three small index reads instead of one aggregate over every referral the center ever had:
     # per status (index-only on the (center, status, ...) index), overdue (a range of the next-due
     # index: only open referrals have a due time) and unrouted (the ref_unrouted partial index).
-    counts = dict.fromkeys(
-        ("requested", "unrouted", "accepted", "in_progress", "on_hold", "completed", "failed", "rejected", "cancelled"),
-        0,
-    )
+    counts = dict.fromkeys(STATUS_FILTERS, 0)
     for status, n in qs.order_by().values_list("status").annotate(n=Count("*")).values_list("status", "n"):
         if status in counts:
             counts[status] = n
@@ -135,8 +133,8 @@ def status_counts(user: AbstractBaseUser | AnonymousUser, *, box: str) -> dict[s
         .filter(overdue_q(now) | unrouted_q)
         .aggregate(overdue=Count("pk", filter=overdue_q(now)), unrouted=Count("pk", filter=unrouted_q))
     )
-    counts["unrouted"] = int(extra["unrouted"] or 0)
-    counts["requested"] -= counts["unrouted"]
+    counts[UNROUTED] = int(extra["unrouted"] or 0)
+    counts[Status.REQUESTED] -= counts[UNROUTED]
     counts["overdue"] = int(extra["overdue"] or 0)
     return counts
 
@@ -198,6 +196,16 @@ def assignable_staff(center_id: int | None) -> QuerySet:
     return User.objects.filter(is_active=True, staff__center_id=center_id, staff__role__in=list(CENTER_ROLES)).order_by(
         "username"
     )
+
+
+def assignable_staff_for(user: AbstractBaseUser | AnonymousUser, center_id: int | None) -> QuerySet:
+    """Whom the user may name as assignee at that center (lifecycle.may_assign_others): a manager
+    anyone of its staff, anyone else only themselves."""
+    actor = actor_for(user)
+    if actor.center_id != center_id:
+        return User.objects.none()
+    qs = assignable_staff(center_id)
+    return qs if may_assign_others(actor) else qs.filter(pk=user.pk)
 
 
 def desk_list_with_load() -> QuerySet[Desk]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,13 +31,12 @@ from core.errors import (
 )
 from core.orm import prefetched
 from core.queueing import enqueue_on_commit
-from referral import routing, sla
+from referral import lifecycle, routing, sla
+from referral.lifecycle import Action, ActionInput, Side, action_label, may_assign_others, side_of, status_label
 from referral.models import (
     OPEN_STATUSES,
     CancelReason,
-    DeclineReason,
     EventKind,
-    FailReason,
     Priority,
     Referral,
     ReferralEvent,
@@ -47,48 +46,16 @@ from referral.models import (
 from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
 from referral.signals import referral_changed
 
-User = get_user_model()
-# An authenticated staff user (request.user behind login_required / IsAuthenticated, or a task's User).
-StaffUser = Any
-
-S = Status
-RECEIVING, SENDING, SYSTEM = "receiving", "sending", "system"
 NOTE_MAX = 2000
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One row of the lifecycle table: where an action may start, who may take it."""
-
-    from_statuses: frozenset[str]
-    side: str
-    # None: any; True: only while at a desk; False: only while unrouted.
-    routed: bool | None = None
-    managers_only: bool = False
-
-
-LIFECYCLE: dict[str, Rule] = {
-    "route": Rule(frozenset({S.REQUESTED}), SYSTEM, routed=False),
-    "accept": Rule(frozenset({S.REQUESTED}), RECEIVING, routed=True),
-    "decline": Rule(frozenset({S.REQUESTED}), RECEIVING, routed=True),
-    "timeout": Rule(frozenset({S.REQUESTED}), SYSTEM, routed=True),
-    "assign": Rule(frozenset({S.REQUESTED, S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), RECEIVING, routed=True),
-    "start": Rule(frozenset({S.ACCEPTED}), RECEIVING),
-    "hold": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS}), RECEIVING),
-    "resume": Rule(frozenset({S.ON_HOLD}), RECEIVING),
-    "complete": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS}), RECEIVING),
-    "fail": Rule(frozenset({S.ACCEPTED, S.IN_PROGRESS, S.ON_HOLD}), RECEIVING),
-    "cancel": Rule(frozenset(OPEN_STATUSES), SENDING),
-    "escalate": Rule(frozenset(OPEN_STATUSES), SYSTEM, routed=True),
-}
 
 
 @dataclass
 class Change:
-    """What an action does to the locked row: the new status, fields to save, the event to write."""
+    """What an action does to the locked row: fields to save, the event to write, and the new status when
+    the lifecycle table leaves it to the change (resume, a routing that finds no desk)."""
 
     kind: str
-    to_status: str
+    to_status: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     note: str = ""
@@ -96,45 +63,40 @@ class Change:
     desk_id: int | None = None
 
 
-def _check_side(referral: Referral, actor: Actor, rule: Rule, action: str) -> None:
-    if rule.side == SYSTEM:
+def _check_side(referral: Referral, actor: Actor, action: Action) -> None:
+    if action.side == Side.SYSTEM:
         raise PermissionDenied(_("Only the system can do this."))
     if actor.is_ministry:
         raise PermissionDenied(_("Ministry accounts cannot act on referrals."))
-    if not actor.is_center_staff:
+    sides = side_of(actor, from_center_id=referral.from_center_id, to_center_id=referral.to_center_id)
+    if not sides:
         raise NotFound(_("No such referral."))
-    if actor.center_id not in (referral.from_center_id, referral.to_center_id):
-        raise NotFound(_("No such referral."))
-    side_center = referral.to_center_id if rule.side == RECEIVING else referral.from_center_id
-    if actor.center_id != side_center:
+    if action.side not in sides:
         raise PermissionDenied(
-            _("Only the receiving desk can do this.") if rule.side == RECEIVING else _("Only the sender can do this.")
+            _("Only the receiving desk can do this.")
+            if action.side == Side.RECEIVING
+            else _("Only the sender can do this.")
         )
-    if rule.managers_only and not actor.is_manager:
-        raise PermissionDenied(_("Only a center manager can do this."))
 
 
 def _transition(
     *,
     referral_id: int,
     action: str,
-    by: StaffUser | None,
+    by: User | None,
     change: Callable[[Referral, dt.datetime], Change | None],
     check_side: bool = True,
 ) -> Referral | None:
     """Lock, check the lifecycle table, apply, write one event. `change` may return None to do nothing."""
-    rule = LIFECYCLE[action]
+    rule = lifecycle.ACTIONS[action]
     with transaction.atomic():
         referral = Referral.objects.select_for_update(of=("self",)).filter(pk=referral_id).first()
         if referral is None:
             raise NotFound(_("No such referral."))
         if by is not None and check_side:
-            _check_side(referral, actor_for(by), rule, action)
-        allowed = referral.status in rule.from_statuses and (
-            rule.routed is None or rule.routed == (referral.to_desk_id is not None)
-        )
-        if not allowed:
-            if rule.side == SYSTEM or not check_side:
+            _check_side(referral, actor_for(by), rule)
+        if not rule.allows(referral.status, routed=referral.to_desk_id is not None):
+            if rule.side == Side.SYSTEM or not check_side:
                 return None  # another run got there first
             raise InvalidTransition(
                 _("This referral is %(status)s; “%(action)s” is not possible now.")
@@ -148,9 +110,10 @@ def _transition(
         if result is None:
             return None
         from_status = referral.status
+        to_status = result.to_status or rule.to_status or from_status
         for name, value in result.fields.items():
             setattr(referral, name, value)
-        referral.status = result.to_status
+        referral.status = to_status
         referral.save(update_fields=sorted({*result.fields, "status", "updated_at"}))
         ReferralEvent.objects.create(
             referral=referral,
@@ -158,7 +121,7 @@ def _transition(
             by=by,
             kind=result.kind,
             from_status=from_status,
-            to_status=result.to_status,
+            to_status=to_status,
             desk_id=result.desk_id if result.desk_id is not None else referral.to_desk_id,
             reason=result.reason,
             note=result.note,
@@ -168,55 +131,19 @@ def _transition(
         return referral
 
 
-# --- Labels (DESIGN.md's table), used by pages, API and exports alike. ---
-
-
-def status_label(status: str, routed: bool = True) -> str:
-    labels = {
-        S.ACCEPTED: _("Accepted"),
-        S.IN_PROGRESS: _("In progress"),
-        S.ON_HOLD: _("On hold"),
-        S.COMPLETED: _("Completed"),
-        S.FAILED: _("Failed"),
-        S.REJECTED: _("Rejected"),
-        S.CANCELLED: _("Cancelled"),
-    }
-    if status == S.REQUESTED:
-        return _("Awaiting acceptance") if routed else _("Assigning a desk")
-    return str(labels.get(Status(status), status)) if status in Status.values else status
-
-
-def action_label(action: str) -> str:
-    labels = {
-        "accept": _("Accept"),
-        "decline": _("Decline"),
-        "start": _("Start counseling"),
-        "hold": _("Hold"),
-        "resume": _("Resume"),
-        "complete": _("Mark completed"),
-        "fail": _("Mark failed"),
-        "cancel": _("Cancel referral"),
-        "assign": _("Assign"),
-    }
-    return str(labels.get(action, action))
-
-
 def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
-    """Actions the actor may take on this referral right now (what the page offers as buttons)."""
-    if not actor.is_center_staff:
-        return []
-    routed = referral.to_desk_id is not None
-    out = []
-    for action, rule in LIFECYCLE.items():
-        if rule.side == SYSTEM or referral.status not in rule.from_statuses:
-            continue
-        if rule.routed is not None and rule.routed != routed:
-            continue
-        side_center = referral.to_center_id if rule.side == RECEIVING else referral.from_center_id
-        if actor.center_id != side_center:
-            continue
-        out.append(action)
-    return out
+    """Codes of the actions the actor may take on this referral right now (the API's `allowed_actions`)."""
+    return [a.code for a in lifecycle_actions_for(referral, actor)]
+
+
+def lifecycle_actions_for(referral: Referral, actor: Actor) -> list[Action]:
+    return lifecycle.allowed_actions(
+        actor,
+        status=referral.status,
+        routed=referral.to_desk_id is not None,
+        from_center_id=referral.from_center_id,
+        to_center_id=referral.to_center_id,
+    )
 
 
 # --- Create ---
@@ -225,6 +152,10 @@ def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
 def _note(note: str | None) -> str:
     """Free text of a referral or an action: at most 2000 characters, no control characters."""
     return text_validate(note, field="note", max_length=NOTE_MAX)
+
+
+def _reason_ok(action: str, reason: str) -> bool:
+    return reason in {value for value, _label in lifecycle.ACTIONS[action].reason_choices}
 
 
 def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
@@ -237,7 +168,7 @@ def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
 
 def referral_create(
     *,
-    by: StaffUser,
+    by: User,
     case_id: int | str,
     service_code: str,
     priority: str = Priority.NORMAL,
@@ -295,14 +226,14 @@ def referral_create(
             service=service,
             consent=consent,
             priority=priority,
-            status=S.REQUESTED,
+            status=Status.REQUESTED,
             from_center=case.center,
             created_by=by,
             note=note,
             created_at=now,
         )
         event = ReferralEvent.objects.create(
-            referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=S.REQUESTED, note=note
+            referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=Status.REQUESTED, note=note
         )
         referral_changed.send(sender=Referral, at=now)
         _enqueue_route(referral.pk)
@@ -342,7 +273,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
         if not ranked:
             return Change(
                 kind=EventKind.ROUTE_FAILED,
-                to_status=S.REJECTED,
+                to_status=Status.REJECTED,
                 fields={"reason": RejectReason.NO_CANDIDATE, "closed_at": now, "route_attempts": r.route_attempts + 1},
                 reason=RejectReason.NO_CANDIDATE,
                 data=data,
@@ -351,14 +282,13 @@ def referral_route(*, referral_id: int) -> Referral | None:
         days = sla.days_for(service_id=r.service_id, priority=r.priority)
         desk_center = Desk.objects.values_list("center_id", flat=True).get(pk=chosen.desk_id)
         # Claimed by a conditional update as well as the row lock: a second run finds to_desk set.
-        claimed = Referral.objects.filter(pk=r.pk, status=S.REQUESTED, to_desk__isnull=True).update(
+        claimed = Referral.objects.filter(pk=r.pk, status=Status.REQUESTED, to_desk__isnull=True).update(
             to_desk_id=chosen.desk_id, to_center_id=desk_center
         )
         if claimed != 1:
             return None
         return Change(
             kind=EventKind.ROUTE,
-            to_status=S.REQUESTED,
             fields={
                 "to_desk_id": chosen.desk_id,
                 "to_center_id": desk_center,
@@ -376,7 +306,7 @@ def referral_route(*, referral_id: int) -> Referral | None:
     referral = _transition(referral_id=referral_id, action="route", by=None, change=change)
     if referral is None:
         return None
-    if referral.status == S.REJECTED:
+    if referral.status == Status.REJECTED:
         notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.REJECTED)
     elif referral.to_desk_id and referral.to_center_id:
         notify(
@@ -391,7 +321,6 @@ def _leave_desk(reason: str, note: str, kind: str) -> Callable[[Referral, dt.dat
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(
             kind=kind,
-            to_status=S.REQUESTED,
             fields={
                 "to_desk": None,
                 "to_center": None,
@@ -411,7 +340,8 @@ def _leave_desk(reason: str, note: str, kind: str) -> Callable[[Referral, dt.dat
 # --- Receiving side ---
 
 
-def _assignee(referral: Referral, assigned_to: int | str | None) -> Any:
+def _assignee(referral: Referral, assigned_to: int | str | None, *, by: User) -> User | None:
+    """The staff member named as assignee, checked against the assignment rule (lifecycle.may_assign_others)."""
     if assigned_to in (None, ""):
         return None
     try:
@@ -423,16 +353,17 @@ def _assignee(referral: Referral, assigned_to: int | str | None) -> Any:
     ).first()
     if user is None:
         raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to")
+    if user.pk != by.pk and not may_assign_others(actor_for(by)):
+        raise PermissionDenied(_("Only a center manager can assign a referral to someone else."))
     return user
 
 
-def referral_accept(*, referral_id: int, by: StaffUser, assigned_to: int | str | None = None) -> Referral:
+def referral_accept(*, referral_id: int, by: User, assigned_to: int | str | None = None) -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
-        assignee = _assignee(r, assigned_to) or r.assigned_to or by
+        assignee = _assignee(r, assigned_to, by=by) or r.assigned_to or by
         days = sla.days_for(service_id=r.service_id, priority=r.priority)
         return Change(
             kind=EventKind.ACCEPT,
-            to_status=S.ACCEPTED,
             fields={
                 "accepted_at": now,
                 "assigned_to": assignee,
@@ -449,10 +380,10 @@ def referral_accept(*, referral_id: int, by: StaffUser, assigned_to: int | str |
     return referral
 
 
-def referral_decline(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+def referral_decline(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     """Decline at this desk: the referral goes back to routing, which never returns it to this desk."""
     note = _note(note)
-    if reason not in DeclineReason.values:
+    if not _reason_ok("decline", reason):
         raise InvalidInput(_("Choose a reason for declining."), field="reason")
     referral = _transition(
         referral_id=referral_id, action="decline", by=by, change=_leave_desk(reason, note, EventKind.DECLINE)
@@ -495,11 +426,11 @@ def referral_escalate(*, referral_id: int, step: str) -> Referral | None:
         due = {"contact": r.contact_due_at, "close": r.close_due_at}.get(step)
         if due is None or due > now or r.escalated_step == step:
             return None
-        if step == "contact" and r.status != S.ACCEPTED:
+        if step == "contact" and r.status != Status.ACCEPTED:
             return None
         if r.escalated_step == "close":
             return None
-        return Change(kind=EventKind.ESCALATE, to_status=r.status, fields={"escalated_step": step}, reason=step)
+        return Change(kind=EventKind.ESCALATE, fields={"escalated_step": step}, reason=step)
 
     referral = _transition(referral_id=referral_id, action="escalate", by=None, change=change)
     if referral is None or referral.to_center_id is None:
@@ -514,20 +445,15 @@ def referral_escalate(*, referral_id: int, step: str) -> Referral | None:
     return referral
 
 
-def referral_assign(*, referral_id: int, by: StaffUser, assigned_to: int | str | None) -> Referral:
-    actor = actor_for(by)
-
+def referral_assign(*, referral_id: int, by: User, assigned_to: int | str | None) -> Referral:
     def change(r: Referral, now: dt.datetime) -> Change:
-        assignee = _assignee(r, assigned_to)
+        assignee = _assignee(r, assigned_to, by=by)
         if assignee is None:
             raise InvalidInput(_("Choose a staff member of the receiving center."), field="assigned_to")
-        if not actor.is_manager and assignee.pk != by.pk:
-            raise PermissionDenied(_("Only a center manager can assign a referral to someone else."))
         if r.assigned_to_id == assignee.pk:
             raise InvalidTransition(_("The referral is already assigned to this person."))
         return Change(
             kind=EventKind.ASSIGN,
-            to_status=r.status,
             fields={"assigned_to": assignee},
             data={"assigned_to": assignee.pk, "previous": r.assigned_to_id},
         )
@@ -537,7 +463,7 @@ def referral_assign(*, referral_id: int, by: StaffUser, assigned_to: int | str |
     return referral
 
 
-def referral_assign_bulk(*, referral_ids: Iterable[int], by: StaffUser, assigned_to: int | str | None) -> int:
+def referral_assign_bulk(*, referral_ids: Iterable[int], by: User, assigned_to: int | str | None) -> int:
     """Assign several referrals at once; each is its own transition. Returns how many changed."""
     done = 0
     for pk in sorted(set(referral_ids)):
@@ -549,33 +475,37 @@ def referral_assign_bulk(*, referral_ids: Iterable[int], by: StaffUser, assigned
     return done
 
 
-def referral_start(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+def referral_start(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
-        return Change(kind=EventKind.START, to_status=S.IN_PROGRESS, fields={"started_at": now}, note=note)
+        return Change(kind=EventKind.START, fields={"started_at": now}, note=note)
 
     referral = _transition(referral_id=referral_id, action="start", by=by, change=change)
     assert referral is not None  # noqa: S101
     return referral
 
 
-def referral_hold(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+def referral_hold(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
-        return Change(kind=EventKind.HOLD, to_status=S.ON_HOLD, fields={"status_before_hold": r.status}, note=note)
+        return Change(kind=EventKind.HOLD, fields={"status_before_hold": r.status}, note=note)
 
     referral = _transition(referral_id=referral_id, action="hold", by=by, change=change)
     assert referral is not None  # noqa: S101
     return referral
 
 
-def referral_resume(*, referral_id: int, by: StaffUser, note: str = "") -> Referral:
+def referral_resume(*, referral_id: int, by: User, note: str = "") -> Referral:
     note = _note(note)
 
     def change(r: Referral, now: dt.datetime) -> Change:
-        back = r.status_before_hold if r.status_before_hold in (S.ACCEPTED, S.IN_PROGRESS) else S.IN_PROGRESS
+        back = (
+            r.status_before_hold
+            if r.status_before_hold in (Status.ACCEPTED, Status.IN_PROGRESS)
+            else Status.IN_PROGRESS
+        )
         return Change(kind=EventKind.RESUME, to_status=back, fields={"status_before_hold": ""}, note=note)
 
     referral = _transition(referral_id=referral_id, action="resume", by=by, change=change)
@@ -605,7 +535,7 @@ def _clean_detail(detail: Any) -> dict[str, Any]:
 def referral_complete(
     *,
     referral_id: int,
-    by: StaffUser,
+    by: User,
     outcome: str,
     achieved: bool | None = None,
     detail: dict[str, Any] | None = None,
@@ -621,7 +551,6 @@ def referral_complete(
         done = code.achieved if achieved is None else bool(achieved)
         return Change(
             kind=EventKind.COMPLETE,
-            to_status=S.COMPLETED,
             fields={"outcome": code.code, "achieved": done, "outcome_detail": clean, "closed_at": now},
             reason=code.code,
             note=note,
@@ -634,15 +563,14 @@ def referral_complete(
     return referral
 
 
-def referral_fail(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+def referral_fail(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     note = _note(note)
-    if reason not in FailReason.values:
+    if not _reason_ok("fail", reason):
         raise InvalidInput(_("Choose why the referral failed."), field="reason")
 
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(
             kind=EventKind.FAIL,
-            to_status=S.FAILED,
             fields={"reason": reason, "closed_at": now},
             reason=reason,
             note=note,
@@ -658,7 +586,6 @@ def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], 
     def change(r: Referral, now: dt.datetime) -> Change:
         return Change(
             kind=EventKind.CANCEL,
-            to_status=S.CANCELLED,
             fields={"reason": reason, "closed_at": now},
             reason=reason,
             note=note,
@@ -667,9 +594,9 @@ def _cancel_change(reason: str, note: str) -> Callable[[Referral, dt.datetime], 
     return change
 
 
-def referral_cancel(*, referral_id: int, by: StaffUser, reason: str, note: str = "") -> Referral:
+def referral_cancel(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
     note = _note(note)
-    if reason not in CancelReason.values or reason == CancelReason.CONSENT_WITHDRAWN:
+    if not _reason_ok("cancel", reason):
         raise InvalidInput(_("Choose a reason for cancelling."), field="reason")
     referral = _transition(referral_id=referral_id, action="cancel", by=by, change=_cancel_change(reason, note))
     assert referral is not None  # noqa: S101
@@ -683,7 +610,7 @@ def referral_cancel(*, referral_id: int, by: StaffUser, reason: str, note: str =
     return referral
 
 
-def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: StaffUser | None = None) -> int:
+def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: User | None = None) -> int:
     """Cancel every open referral that relied on a withdrawn consent; returns how many were cancelled."""
     ids = list(
         Referral.objects.filter(consent_id=consent_id, status__in=OPEN_STATUSES)
@@ -705,10 +632,33 @@ def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: StaffUser | N
     return done
 
 
+# --- Any action of the lifecycle table, by its code (the pages' forms and the API's actions) ---
+
+_SERVICES: dict[str, Callable[..., Referral]] = {
+    "accept": referral_accept,
+    "decline": referral_decline,
+    "assign": referral_assign,
+    "start": referral_start,
+    "hold": referral_hold,
+    "resume": referral_resume,
+    "complete": referral_complete,
+    "fail": referral_fail,
+    "cancel": referral_cancel,
+}
+
+
+def referral_act(*, referral_id: int, by: User, action: str, inputs: ActionInput) -> Referral:
+    """Take the named action of the lifecycle table with the inputs that action takes."""
+    spec = lifecycle.user_action(action)
+    if spec is None:
+        raise NotFound(_("Unknown action."))
+    return _SERVICES[spec.code](referral_id=referral_id, by=by, **inputs.for_action(spec))
+
+
 # --- Personal data reads by the referral screens ---
 
 
-def referral_pii_read(*, by: StaffUser, referral: Referral, view: str, ip: str | None = None) -> None:
+def referral_pii_read(*, by: User, referral: Referral, view: str, ip: str | None = None) -> None:
     """Record that the user saw the client's name and contact (PIPA access log)."""
     from cases.services import pii_access_log_write
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -17,14 +19,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from centers.models import Service
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, PermissionDenied
-from referral import notifications, selectors, services
-from referral.models import CancelReason, DeclineReason, FailReason, Priority
+from referral import lifecycle, notifications, selectors, services
+from referral.lifecycle import Action, ActionInput, status_label
+from referral.models import Priority
 
 PAGE_SIZE = 50
+
+
+class StaffRequest(HttpRequest):
+    """A request to these pages: signed in (login_required) and through django-htmx's middleware
+    (`request.htmx` is falsy unless htmx sent it)."""
+
+    user: User
+    htmx: HtmxDetails
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -46,7 +58,7 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @login_required
 @require_POST
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: StaffRequest) -> HttpResponse:
     fallback = reverse("referral:outgoing")
     target = _safe_next(request, fallback)
     try:
@@ -92,33 +104,76 @@ def _filters(request: HttpRequest, default_status: str = "") -> selectors.QueueF
     )
 
 
+@dataclass(frozen=True)
+class RowButton:
+    """One action of the lifecycle table on a queue row, with its one required input, if any."""
+
+    action: Action
+    field: str = ""  # "reason" or "assigned_to"
+    options: SafeString | str = ""
+
+
 def _rows(request: HttpRequest, qs: Any) -> Any:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
-    for r in page.object_list:
-        r.label = services.status_label(r.status, r.to_desk_id is not None)
-        r.overdue = r.next_due is not None and r.next_due < now
+    _label(page.object_list)
     return page
 
 
+def _label(rows: Iterable[Any]) -> None:
+    now = timezone.now()
+    for r in rows:
+        r.label = status_label(r.status, r.to_desk_id is not None)
+        r.overdue = r.next_due is not None and r.next_due < now
+
+
+def _staff_choices(request: HttpRequest) -> list[tuple[int, str]]:
+    """Whom the user may name as assignee on the queue (all the center's staff for a manager, else themselves)."""
+    center_id = actor_for(request.user).center_id
+    return [(s.pk, s.get_full_name() or s.username) for s in selectors.assignable_staff_for(request.user, center_id)]
+
+
+def _queue_buttons(request: HttpRequest, rows: Iterable[Any], staff: list[tuple[int, str]]) -> None:
+    """Each row's actions, as the lifecycle table allows them to this user: the queue offers those marked
+    `in_queue`, with only their required input (the referral's page has the rest)."""
+    actor = actor_for(request.user)
+    # Each row's dropdowns list the same options: build that HTML once per page (the per-row template
+    # loops were ~5,500 node renders and over half of the page's time).
+    staff_options = {pk: _options(staff, selected=pk) for pk, _label in staff}
+    no_one = _options(staff)
+    reason_options = {a.code: _options(a.reason_choices) for a in lifecycle.USER_ACTIONS if a.reasons}
+    for r in rows:
+        buttons = []
+        for a in services.lifecycle_actions_for(r, actor):
+            if not a.in_queue:
+                continue
+            if a.reasons is not None:
+                buttons.append(RowButton(a, "reason", reason_options[a.code]))
+            elif a.assignee_required:
+                buttons.append(RowButton(a, "assigned_to", staff_options.get(r.assigned_to_id, no_one)))
+            else:
+                buttons.append(RowButton(a))
+        r.buttons = buttons
+
+
+def _count_rows(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    return [(key, status_label(key), counts.get(key, 0)) for key in lifecycle.STATUS_FILTERS]
+
+
 @login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: StaffRequest) -> HttpResponse:
     try:
         # The work queue opens on what is still open; the status filter shows closed ones on request.
         f = _filters(request, default_status="open")
         qs = selectors.referral_list_for(request.user, box=selectors.INCOMING, filters=f)
-        counts = selectors.status_counts(request.user, box=selectors.INCOMING)
+        counts = selectors.status_counts(request.user, box=selectors.INCOMING) if not _polled(request) else {}
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     actor = actor_for(request.user)
     page = _rows(request, qs)
-    staff = [(s.pk, s.get_full_name() or s.username) for s in selectors.assignable_staff(actor.center_id)]
-    # Each row's decline and assign dropdowns list the same options: build that HTML once per page
-    # (the per-row template loops were ~5,500 node renders and over half of the page's time).
-    staff_options = {pk: _options(staff, selected=pk) for pk, _label in staff}
-    no_one = _options(staff)
-    for r in page.object_list:
-        r.staff_options = staff_options.get(r.assigned_to_id, no_one)
+    staff = _staff_choices(request)
+    _queue_buttons(request, page.object_list, staff)
+    if _polled(request):
+        return render(request, "referral/_queue_table.html", {"page": page})
     return render(
         request,
         "referral/queue.html",
@@ -126,15 +181,20 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page": page,
             "f": f,
             "counts": counts,
+            "count_rows": _count_rows(counts),
             "desks": selectors.desks_of_center(request.user),
             "services": Service.objects.all(),
-            "staff_options": no_one,
-            "decline_options": _options(DeclineReason.choices),
+            "staff_options": _options(staff),
             "priorities": Priority.choices,
             "is_manager": actor.is_manager,
             "status_choices": _status_filter_choices(),
         },
     )
+
+
+def _polled(request: StaffRequest) -> bool:
+    """An htmx poll of a list's table (the page re-reads only the table every few seconds)."""
+    return bool(request.htmx) and request.htmx.target in ("queue-table", "outgoing-table")
 
 
 def _options(choices: Iterable[tuple[Any, Any]], selected: object = None) -> SafeString:
@@ -147,26 +207,20 @@ def _options(choices: Iterable[tuple[Any, Any]], selected: object = None) -> Saf
 
 
 def _status_filter_choices() -> list[tuple[str, str]]:
-    return [
-        ("open", _("All open")),
-        ("unrouted", services.status_label("requested", False)),
-        ("requested", services.status_label("requested", True)),
-        *[
-            (s, services.status_label(s))
-            for s in ("accepted", "in_progress", "on_hold", "completed", "failed", "rejected", "cancelled")
-        ],
-    ]
+    return [("open", _("All open")), *[(key, status_label(key)) for key in lifecycle.STATUS_FILTERS]]
 
 
 @login_required
-def outgoing(request: HttpRequest) -> HttpResponse:
+def outgoing(request: StaffRequest) -> HttpResponse:
     try:
         f = _filters(request)
         qs = selectors.referral_list_for(request.user, box=selectors.OUTGOING, filters=f)
-        counts = selectors.status_counts(request.user, box=selectors.OUTGOING)
+        counts = selectors.status_counts(request.user, box=selectors.OUTGOING) if not _polled(request) else {}
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     page = _rows(request, qs)
+    if _polled(request):
+        return render(request, "referral/_outgoing_table.html", {"page": page})
     return render(
         request,
         "referral/outgoing.html",
@@ -174,6 +228,7 @@ def outgoing(request: HttpRequest) -> HttpResponse:
             "page": page,
             "f": f,
             "counts": counts,
+            "count_rows": _count_rows(counts),
             "services": Service.objects.all(),
             "status_choices": _status_filter_choices(),
         },
@@ -181,7 +236,7 @@ def outgoing(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: StaffRequest, pk: int) -> HttpResponse:
     try:
         referral = selectors.referral_get_for(request.user, pk)
     except PermissionDenied as exc:
@@ -190,95 +245,71 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         by=request.user, referral=referral, view="referral:detail", ip=request.META.get("REMOTE_ADDR")
     )
     actor = actor_for(request.user)
-    events = list(referral.events.all())
-    for e in events:
-        e.label = services.status_label(  # type: ignore[attr-defined]
-            e.to_status, e.to_status != "requested" or e.kind in ("route", "accept", "assign", "escalate")
-        )
     needs = (
         list(referral.case.needs.filter(domain=referral.service.domain))
         if actor.center_id == referral.from_center_id or actor.center_id == referral.to_center_id
         else []
     )
+    actions = services.lifecycle_actions_for(referral, actor)
     return render(
         request,
         "referral/detail.html",
         {
             "r": referral,
-            "label": services.status_label(referral.status, referral.to_desk_id is not None),
-            "events": events,
+            "label": status_label(referral.status, referral.to_desk_id is not None),
+            "events": list(referral.events.all()),
             "routing": selectors.routing_of(referral),
-            "actions": services.allowed_actions(referral, actor),
+            "actions": actions,
             "needs": needs,
             "is_sender": actor.center_id == referral.from_center_id,
-            "outcomes": list(referral.service.outcomes.all()),
-            "decline_reasons": DeclineReason.choices,
-            "fail_reasons": FailReason.choices,
-            "cancel_reasons": [c for c in CancelReason.choices if c[0] != CancelReason.CONSENT_WITHDRAWN],
-            "staff": list(selectors.assignable_staff(referral.to_center_id))
-            if actor.center_id == referral.to_center_id
+            "outcomes": list(referral.service.outcomes.all()) if any(a.outcome for a in actions) else [],
+            "staff": list(selectors.assignable_staff_for(request.user, referral.to_center_id))
+            if any(a.takes_assignee for a in actions)
             else [],
             "is_manager": actor.is_manager,
         },
     )
 
 
-def _detail_payload(post: Any) -> dict[str, Any]:
+def _form_input(post: Any) -> ActionInput:
+    """A page's action form, parsed once; the action reads the fields it takes (Action.input_names)."""
     detail = {}
     for key in ("loan_amount", "employer", "benefit_type", "program"):
         value = (post.get(f"detail_{key}") or "").strip()
         if value:
             detail[key] = value
-    return detail
-
-
-ACTIONS = {
-    "accept": lambda req, pk: services.referral_accept(
-        referral_id=pk, by=req.user, assigned_to=req.POST.get("assigned_to") or None
-    ),
-    "decline": lambda req, pk: services.referral_decline(
-        referral_id=pk, by=req.user, reason=req.POST.get("reason", ""), note=req.POST.get("note", "")
-    ),
-    "assign": lambda req, pk: services.referral_assign(
-        referral_id=pk, by=req.user, assigned_to=req.POST.get("assigned_to")
-    ),
-    "start": lambda req, pk: services.referral_start(referral_id=pk, by=req.user, note=req.POST.get("note", "")),
-    "hold": lambda req, pk: services.referral_hold(referral_id=pk, by=req.user, note=req.POST.get("note", "")),
-    "resume": lambda req, pk: services.referral_resume(referral_id=pk, by=req.user, note=req.POST.get("note", "")),
-    "complete": lambda req, pk: services.referral_complete(
-        referral_id=pk,
-        by=req.user,
-        outcome=req.POST.get("outcome", ""),
-        achieved={"yes": True, "no": False}.get(req.POST.get("achieved", "")),
-        detail=_detail_payload(req.POST),
-        note=req.POST.get("note", ""),
-    ),
-    "fail": lambda req, pk: services.referral_fail(
-        referral_id=pk, by=req.user, reason=req.POST.get("reason", ""), note=req.POST.get("note", "")
-    ),
-    "cancel": lambda req, pk: services.referral_cancel(
-        referral_id=pk, by=req.user, reason=req.POST.get("reason", ""), note=req.POST.get("note", "")
-    ),
-}
+    return ActionInput(
+        reason=post.get("reason", ""),
+        note=post.get("note", ""),
+        outcome=post.get("outcome", ""),
+        achieved={"yes": True, "no": False}.get(post.get("achieved", "")),
+        detail=detail,
+        assigned_to=post.get("assigned_to") or None,
+    )
 
 
 @login_required
 @require_POST
-def act(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
+def act(request: StaffRequest, pk: int, action: str) -> HttpResponseBase:
     target = _safe_next(request, reverse("referral:detail", args=[pk]))
-    call = ACTIONS.get(action)
-    if call is None:
+    spec = lifecycle.user_action(action)
+    if spec is None:
         messages.error(request, _("Unknown action."))
         return redirect(target)
+    done = _("%(action)s: done.") % {"action": spec.label}
     try:
         selectors.referral_check_visible(request.user, pk)
-        call(request, pk)
+        services.referral_act(referral_id=pk, by=request.user, action=spec.code, inputs=_form_input(request.POST))
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return _forbidden(request, exc)  # htmx leaves the row as it was on a 403
     except DomainError as exc:
+        if request.htmx:
+            return _queue_row(request, pk, error=_error_text(exc))
         messages.error(request, _error_text(exc))
         return redirect(target)
-    messages.success(request, _("%(action)s: done.") % {"action": services.action_label(action)})
+    if request.htmx:
+        return _queue_row(request, pk, done=done)
+    messages.success(request, done)
     if (
         target == reverse("referral:detail", args=[pk])
         and not selectors.referrals_visible_to(request.user).filter(pk=pk).exists()
@@ -288,9 +319,24 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
     return redirect(target)
 
 
+def _queue_row(request: StaffRequest, pk: int, *, done: str = "", error: str = "") -> HttpResponse:
+    """The queue row of one referral after a row action (htmx swaps it in place of the old row); empty
+    when the referral left the center's queue (declined and sent on to another center)."""
+    rows = list(selectors.referral_list_for(request.user, box=selectors.INCOMING).filter(pk=pk))
+    if not rows:
+        return HttpResponse("")
+    _label(rows)
+    _queue_buttons(request, rows, _staff_choices(request))
+    return render(
+        request,
+        "referral/_queue_row.html",
+        {"r": rows[0], "done": done, "error": error, "next_path": _safe_next(request, reverse("referral:queue"))},
+    )
+
+
 @login_required
 @require_POST
-def bulk_assign(request: HttpRequest) -> HttpResponse:
+def bulk_assign(request: StaffRequest) -> HttpResponse:
     target = _safe_next(request, reverse("referral:queue"))
     ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
     if not ids:

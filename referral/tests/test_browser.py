@@ -56,3 +56,36 @@ def test_referral_walks_from_the_sending_case_to_completion_across_two_centers(l
     expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_contain_text("완료")
     page.click("a.notif")
     expect(page.locator("ul.notifications")).to_contain_text(re.compile("완료되었습니다"))
+
+
+def test_accepting_from_the_queue_swaps_its_row_in_place_and_the_table_stays_live(
+    login_page, counselor, mf_counselor, make_staff, django_capture_on_commit_callbacks
+):
+    from referral import services
+    from referral.tests.helpers import walk_to
+
+    a = walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    b = walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    page = login_page(mf_counselor)
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    loads: list[str] = []
+    page.on("load", lambda: loads.append(page.url))
+    page.goto("/referrals/")
+    expect(page.locator(f"tr[data-referral='{a.pk}']")).to_contain_text("접수 대기")
+    page.evaluate("window.__sameDocument = true")
+    loads.clear()
+
+    page.locator(f"tr[data-referral='{a.pk}'] button[value=accept]").click()
+    row = page.locator(f"tr[data-referral='{a.pk}']")
+    expect(row).to_have_attribute("data-status", "accepted")
+    expect(row).to_contain_text("접수 처리되었습니다")
+    expect(row.locator("button[value=assign]")).to_be_visible()
+    assert page.evaluate("window.__sameDocument === true") and loads == []  # no page load, only the row
+    assert Referral.objects.get(pk=a.pk).status == "accepted"
+
+    # Someone else accepts the other referral: the polled table shows it without a reload.
+    services.referral_accept(referral_id=b.pk, by=make_staff("center_manager", "MF-SEOUL-GWANAK"))
+    expect(page.locator(f"tr[data-referral='{b.pk}']")).to_have_attribute("data-status", "accepted", timeout=12_000)
+    assert page.evaluate("window.__sameDocument === true") and loads == []
+    assert csp_errors == []

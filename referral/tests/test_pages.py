@@ -173,7 +173,9 @@ def test_queue_rows_offer_every_decline_reason_and_preselect_each_rows_assignee(
     Referral.objects.filter(pk=taken.pk).update(assigned_to=colleague)
     Referral.objects.filter(pk=waiting.pk).update(assigned_to=None)
 
-    html = web(mf_counselor).get(reverse("referral:queue")).content.decode()
+    manager = make_staff("center_manager", "MF-SEOUL-GWANAK")
+
+    html = web(manager).get(reverse("referral:queue")).content.decode()
     rows = {pk: html.split(f'data-referral="{pk}"', 1)[1].split("</tr>", 1)[0] for pk in (waiting.pk, taken.pk)}
     for value, _label in DeclineReason.choices:
         assert f'<option value="{value}">' in rows[waiting.pk]
@@ -182,6 +184,11 @@ def test_queue_rows_offer_every_decline_reason_and_preselect_each_rows_assignee(
     assert f'<option value="{mf_counselor.pk}">' in rows[taken.pk]
     assert " selected" not in rows[waiting.pk]
     assert "<b>동료" not in html
+
+    # A counselor may assign only themselves (the assignment rule), so that is all their rows offer.
+    mine = web(mf_counselor).get(reverse("referral:queue")).content.decode()
+    row = mine.split(f'data-referral="{taken.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert f'<option value="{mf_counselor.pk}">' in row and f'value="{colleague.pk}"' not in row
 
 
 def test_sending_the_same_service_twice_from_the_page_links_the_existing_referral(

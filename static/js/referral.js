@@ -1,20 +1,13 @@
-// Live status on the sent-referrals list: re-fetch this page's table every N seconds and swap it in.
+// The queue and the sent list re-read their table with htmx (hx-trigger="every …s" on table[data-live]).
+// A poll is skipped while the tab is hidden, or while the user is choosing in one of the table's rows
+// (a reason or an assignee): swapping the table then would throw their choice away.
 (function () {
   "use strict";
-  var table = document.querySelector("table[data-live]");
-  if (!table) { return; }
-  var seconds = parseInt(table.getAttribute("data-live"), 10) || 30;
-  window.setInterval(function () {
-    if (document.hidden) { return; }
-    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-      .then(function (resp) { return resp.ok ? resp.text() : null; })
-      .then(function (html) {
-        if (!html) { return; }
-        var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.querySelector("table[data-live] tbody");
-        var current = document.querySelector("table[data-live] tbody");
-        if (fresh && current) { current.replaceWith(fresh); }
-      })
-      .catch(function () { /* offline for a moment: try again next tick */ });
-  }, seconds * 1000);
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.hasAttribute || !elt.hasAttribute("data-live") || event.detail.verb !== "get") { return; }
+    var focused = document.activeElement;
+    var busy = focused && elt.contains(focused) && /^(SELECT|INPUT|TEXTAREA)$/.test(focused.tagName);
+    if (document.hidden || busy) { event.preventDefault(); }
+  });
 })();
