@@ -115,14 +115,41 @@ def opening_weight(priority: str) -> float:
     return OPENING_WEIGHT.get(Priority(priority), OPENING_WEIGHT[Priority.NORMAL])
 
 
-def score(
-    c: Candidate, *, from_center_id: int, from_lat: float, from_lon: float, hours: float, weight: float
-) -> Scored:
-    """One candidate's row of the ranking, `hours` to its next opening given (see hours_until_open)."""
+def placement(c: Candidate, *, from_center_id: int, from_lat: float, from_lon: float) -> tuple[bool, float]:
+    """Whether the desk is in the sending center's building, and how far it is (0 when it is), in km."""
     colocated = c.center_id == from_center_id
-    distance = 0.0 if colocated else haversine_km(from_lat, from_lon, c.latitude, c.longitude)
-    load = c.open_referrals / c.capacity if c.capacity else 1.0
-    cost = (0.0 if colocated else NOT_COLOCATED_COST) + distance + weight * hours + LOAD_WEIGHT * min(load, 1.0)
+    return colocated, 0.0 if colocated else haversine_km(from_lat, from_lon, c.latitude, c.longitude)
+
+
+def cost(
+    *, colocated: bool, distance_km: float, hours: float, open_referrals: int, capacity: int, weight: float
+) -> float:
+    """A candidate's cost in km equivalents, unrounded (see the module docstring for the terms)."""
+    load = open_referrals / capacity if capacity else 1.0
+    return (0.0 if colocated else NOT_COLOCATED_COST) + distance_km + weight * hours + LOAD_WEIGHT * min(load, 1.0)
+
+
+def score(
+    c: Candidate,
+    *,
+    from_center_id: int,
+    from_lat: float,
+    from_lon: float,
+    hours: float,
+    weight: float,
+    placed: tuple[bool, float] | None = None,
+) -> Scored:
+    """One candidate's row of the ranking, `hours` to its next opening given (see hours_until_open);
+    `placed` is its placement() when the caller already has it."""
+    colocated, distance = placed or placement(c, from_center_id=from_center_id, from_lat=from_lat, from_lon=from_lon)
+    total = cost(
+        colocated=colocated,
+        distance_km=distance,
+        hours=hours,
+        open_referrals=c.open_referrals,
+        capacity=c.capacity,
+        weight=weight,
+    )
     return Scored(
         desk_id=c.desk_id,
         desk_code=c.desk_code,
@@ -135,7 +162,7 @@ def score(
         open_referrals=c.open_referrals,
         capacity=c.capacity,
         full=c.open_referrals >= c.capacity,
-        score=round(cost, 2),
+        score=round(total, 2),
     )
 
 
