@@ -1606,7 +1606,7 @@ class _Generator:
                 if t_c < now and t_c < t_acc:
                     why = rng.choice(_CANCEL_EARLY)
                     s = ev(t_c, creator, E.CANCEL, REQUESTED, CANCELLED, desk.id, why)
-                    status, closed, reason, t, closed_s, t_s = CANCELLED, t_c, why, t_c, s, s
+                    status, reason, t, closed_s, t_s = CANCELLED, why, t_c, s, s
                     done = True
             if not done:
                 if t_acc >= now:
@@ -1699,7 +1699,8 @@ class _Generator:
         to_desk = to_center = NULL
         if desk is not None and status != REJECTED:
             to_desk, to_center = str(desk.id), str(desk.center_id)
-        closed = None if closed_s is NULL else t
+        # A closed referral's last event is its closing.
+        closed_at = None if closed_s is NULL else t
         line = (
             f"{rid}\t{case_id}\t{client_id}\t{service.id}\t{consent_id}\t{priority}\t{status}\t{before_hold}\t"
             f"{center.id}\t{from_desk.id}\t{to_desk}\t{to_center}\t{NULL if assigned is None else assigned}\t"
@@ -1708,7 +1709,7 @@ class _Generator:
             f"{NULL if close_due is None else _ts(close_due)}\t{escalated}\t"
             f"{outcome}\t{_BOOL[achieved]}\t{detail}\t{reason}\t{attempts}\t{_BOOL[colocated]}\n"
         )
-        return line, status, closed, achieved
+        return line, status, closed_at, achieved
 
 
 _BOOL = {None: NULL, True: "t", False: "f"}

@@ -35,7 +35,9 @@ def _expected_route(event: ReferralEvent, referral: Referral, earlier: list[Refe
     excluded = sorted(
         {e.desk_id for e in earlier if e.kind in (EventKind.DECLINE, EventKind.TIMEOUT) and e.desk_id is not None}
     )
-    kinds = referral.consent.organization_kinds if referral.consent.is_valid_at(event.at) else []
+    consent = referral.consent
+    assert consent is not None
+    kinds = consent.organization_kinds if consent.is_valid_at(event.at) else []
     candidates = [
         dataclasses.replace(c, open_referrals=desk_load(SEED, c))
         for c in routing.candidates_for(referral, organization_kinds=kinds, excluded=excluded)
