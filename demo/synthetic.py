@@ -606,10 +606,13 @@ class _Router:
             d.id: dataclasses.replace(d.candidate, open_referrals=desk_load(seed, d.candidate))
             for d in directory.desks.values()
         }
-        self._windows: dict[tuple[tuple[tuple[int, ...], dt.time, dt.time], int], tuple[Any, Any]] = {}
+        # By (the desk standing for its schedule, day).
+        self._windows: dict[tuple[int, int], tuple[Any, Any]] = {}
         self._scored: dict[tuple[int, int, float, float], routing.Scored] = {}
         self._json: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self._open: dict[tuple[Any, ...], list[tuple[tuple[bool, float, str], _Entry]]] = {}
+        self._plans: dict[
+            tuple[int, int, frozenset[str], str], tuple[list[tuple[tuple[bool, float, str], _Entry]], list[_Entry]]
+        ] = {}
         self._weight = {p: routing.opening_weight(p) for p in Priority.values}
 
     def group(self, center: _CenterInfo, service_id: int) -> tuple[list[_Entry], list[routing.Candidate]]:
@@ -651,7 +654,7 @@ class _Router:
 
     def _hours(self, desk: routing.Candidate, day: int, now: dt.datetime) -> float:
         """routing.hours_until_open(desk, now): the opening now is in or the next one, found once a day."""
-        key = ((desk.open_days, desk.opens_at, desk.closes_at), day)
+        key = (desk.desk_id, day)
         windows = self._windows.get(key)
         if windows is None:
             midnight = dt.datetime.combine(dt.date.fromordinal(day), dt.time(0), tzinfo=SEOUL)
@@ -671,21 +674,19 @@ class _Router:
         window = first if first is None or now < first[1] else after
         return 999.0 if window is None else routing.hours_until(window[0], now)
 
-    def _open_keys(
-        self, center: _CenterInfo, service_id: int, kinds: frozenset[str], priority: str, mask: int
-    ) -> list[tuple[tuple[bool, float, str], _Entry]]:
-        """The ranking keys of the candidates whose schedule is open (bit set in `mask`), sorted."""
-        key = (center.id, service_id, kinds, priority, mask)
-        found = self._open.get(key)
+    def _plan(
+        self, center: _CenterInfo, service_id: int, kinds: frozenset[str], priority: str
+    ) -> tuple[list[tuple[tuple[bool, float, str], _Entry]], list[_Entry]]:
+        """The candidates the consent's kinds leave: those with room by their key while open (best
+        first), and the full ones."""
+        key = (center.id, service_id, kinds, priority)
+        found = self._plans.get(key)
         if found is None:
             entries, _reps = self.group(center, service_id)
-            found = self._open[key] = sorted(
-                (
-                    (e.open_key[priority], e)
-                    for e in entries
-                    if e.desk.operator_kind in kinds and mask >> e.schedule & 1
-                ),
-                key=_FIRST,
+            kept = [e for e in entries if e.desk.operator_kind in kinds]
+            found = self._plans[key] = (
+                sorted(((e.open_key[priority], e) for e in kept if not e.stand_in.full), key=_FIRST),
+                [e for e in kept if e.stand_in.full],
             )
         return found
 
@@ -694,33 +695,51 @@ class _Router:
     ) -> tuple[_DeskInfo | None, str, str]:
         """The desk referral_route picks at t (None: no candidate left), its event's reason and `data` (JSON)."""
         day = self.cal.day(t)
-        entries, reps = self.group(center, service_id)
+        _entries, reps = self.group(center, service_id)
         now = dt.datetime.fromtimestamp(t, UTC)
         hours = [self._hours(c, day, now) for c in reps]
-        mask = sum(1 << i for i, h in enumerate(hours) if h == 0.0)
         weight = self._weight[priority]
-        # Open desks: their keys do not depend on the moment. Closed ones: routing.cost with their hours.
-        keyed = list(self._open_keys(center, service_id, kinds, priority, mask))
-        if mask != (1 << len(reps)) - 1:
-            for e in entries:
-                if mask >> e.schedule & 1 or e.desk.operator_kind not in kinds:
-                    continue
-                c = e.candidate
-                total = routing.cost(
-                    colocated=e.placed[0],
-                    distance_km=e.placed[1],
-                    hours=hours[e.schedule],
-                    open_referrals=c.open_referrals,
-                    capacity=c.capacity,
-                    weight=weight,
-                )
-                keyed.append(((e.open_key[priority][0], round(total, 2), c.desk_code), e))
-            # routing.rank_key's order; desk codes are unique, so two entries never compare.
-            keyed.sort(key=_FIRST)
-        if excluded:
-            keyed = [k for k in keyed if k[1].desk.id not in excluded]
+        with_room, full = self._plan(center, service_id, kinds, priority)
+        cost = routing.cost
+
+        def key_of(e: _Entry, open_key: tuple[bool, float, str]) -> tuple[bool, float, str]:
+            h = hours[e.schedule]
+            if h == 0.0:
+                return open_key
+            c = e.candidate
+            total = cost(
+                colocated=e.placed[0],
+                distance_km=e.placed[1],
+                hours=h,
+                open_referrals=c.open_referrals,
+                capacity=c.capacity,
+                weight=weight,
+            )
+            return (open_key[0], round(total, 2), c.desk_code)
+
+        # Desks with room, in their order while open: waiting for an opening only adds cost, so once a
+        # desk's open score is 0.02 past the TOP_N-th best found (rounding either way is 0.005 each),
+        # neither it nor any after it can reach the shown rows. The rest are ranked after those rows.
+        best: list[tuple[tuple[bool, float, str], _Entry]] = []
+        cutoff = math.inf
+        stop = len(with_room)
+        for n, (open_key, e) in enumerate(with_room):
+            if excluded and e.desk.id in excluded:
+                continue
+            if open_key[1] > cutoff:
+                stop = n
+                break
+            bisect.insort(best, (key_of(e, open_key), e), key=_FIRST)
+            if len(best) >= routing.TOP_N:
+                cutoff = best[routing.TOP_N - 1][0][1] + 0.02
+        # Full desks come after every desk with room, in their own order (the explanation lists them).
+        full_keyed = sorted(
+            ((key_of(e, e.open_key[priority]), e) for e in full if not (excluded and e.desk.id in excluded)),
+            key=_FIRST,
+        )
+        keyed = best + full_keyed
         if not keyed:
-            return None, *self._explain(kinds, excluded, (), [], lambda: [])
+            return None, *self._explain(service_id, kinds, excluded, (), [], lambda: [])
         top: list[routing.Scored] = []
         for _key, e in keyed[: routing.TOP_N]:
             h = hours[e.schedule]
@@ -737,13 +756,20 @@ class _Router:
                     placed=e.placed,
                 )
             top.append(row)
-        full = [k[1].desk.id for k in keyed if k[0][0]]
+
+        def ranked() -> list[routing.Scored]:
+            rest = keyed[routing.TOP_N :]
+            skipped = [e.stand_in for _k, e in with_room[stop:] if not (excluded and e.desk.id in excluded)]
+            with_room_rest = [e.stand_in for _k, e in rest if not e.stand_in.full] + skipped
+            return top + with_room_rest + [e.stand_in for _k, e in rest if e.stand_in.full]
+
         return keyed[0][1].desk, *self._explain(
-            kinds, excluded, top, full, lambda: top + [e.stand_in for _k, e in keyed[routing.TOP_N :]]
+            service_id, kinds, excluded, top, [e.desk.id for _k, e in full_keyed], ranked
         )
 
     def _explain(
         self,
+        service_id: int,
         kinds: frozenset[str],
         excluded: list[int],
         top: Sequence[routing.Scored],
@@ -751,9 +777,9 @@ class _Router:
         ranked: Callable[[], list[routing.Scored]],
     ) -> tuple[str, str]:
         """routing.explanation as (reason, JSON), made once per distinct outcome. The explanation holds
-        the TOP_N rows, the candidates' count (fixed by the consent's kinds and the exclusions, as is
-        which of them are co-located or full: all reason_code reads), and the full desks in rank order."""
-        key = (kinds, *excluded, None, *map(id, top), None, *full)
+        the TOP_N rows, the candidates' count and which are co-located or full (fixed by the service,
+        the consent's kinds and the exclusions: all reason_code reads), and the full desks in rank order."""
+        key = (service_id, kinds, *excluded, None, *map(id, top), None, *full)
         found = self._json.get(key)
         if found is None:
             explanation = routing.explanation(ranked(), excluded=excluded)
