@@ -610,6 +610,7 @@ class _Router:
         self._windows: dict[tuple[int, int], tuple[Any, Any]] = {}
         self._scored: dict[tuple[int, int, float, float], routing.Scored] = {}
         self._json: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._routes: dict[tuple[Any, ...], tuple[_DeskInfo | None, str, str]] = {}
         self._plans: dict[
             tuple[int, int, frozenset[str], str], tuple[list[tuple[tuple[bool, float, str], _Entry]], list[_Entry]]
         ] = {}
@@ -698,6 +699,22 @@ class _Router:
         _entries, reps = self.group(center, service_id)
         now = dt.datetime.fromtimestamp(t, UTC)
         hours = [self._hours(c, day, now) for c in reps]
+        # Everything below is a function of these: most routings happen while every desk is open.
+        memo_key = (center.id, service_id, kinds, priority, *excluded, None, *hours)
+        memo = self._routes.get(memo_key)
+        if memo is None:
+            memo = self._routes[memo_key] = self._route(center, service_id, kinds, priority, excluded, hours)
+        return memo
+
+    def _route(
+        self,
+        center: _CenterInfo,
+        service_id: int,
+        kinds: frozenset[str],
+        priority: str,
+        excluded: list[int],
+        hours: list[float],
+    ) -> tuple[_DeskInfo | None, str, str]:
         weight = self._weight[priority]
         with_room, full = self._plan(center, service_id, kinds, priority)
         cost = routing.cost
