@@ -2,7 +2,11 @@
 
 `generate_synthetic(spec)` writes clients (RRNs sealed with cases/crypto.py), their consents,
 cases and needs, and referrals that went through the lifecycle with coherent timestamps and one
-ReferralEvent per transition. Rows are built in pure Python in batches of about `spec.batch`
+ReferralEvent per transition. The rows follow the product's own rules, imported rather than
+restated: routing decisions and their "why this desk" data from referral/routing.py, due times
+from referral/sla.py (SlaPolicy rows included), statuses, event kinds and reasons from
+referral/models.py, consent expiry from cases.services.consent_expiry, need codes from
+cases/needs.py; demo/tests/test_synthetic_rules.py recomputes them from the written rows. Rows are built in pure Python in batches of about `spec.batch`
 referrals, directly as COPY text lines, and written with COPY on PostgreSQL (bulk_create
 elsewhere, from the same lines). On PostgreSQL a builder thread makes batch k+1 while the
 calling thread, the only one that touches the database, writes batch k.
