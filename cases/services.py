@@ -200,6 +200,13 @@ def client_update(*, user: User, client: Client, facts: ClientSituation) -> Clie
 # --- consent ---------------------------------------------------------------------------------------
 
 
+def consent_expiry(given_at: dt.datetime) -> dt.datetime:
+    """When a consent given at `given_at` lapses: the same day CONSENT_RETENTION_YEARS later (29 Feb → 28 Feb)."""
+    if given_at.month == 2 and given_at.day == 29:
+        return given_at.replace(year=given_at.year + CONSENT_RETENTION_YEARS, day=28)
+    return given_at.replace(year=given_at.year + CONSENT_RETENTION_YEARS)
+
+
 @transaction.atomic
 def consent_record(
     *,
@@ -229,11 +236,7 @@ def consent_record(
     if purpose == ConsentPurpose.COLLECTION:
         kinds = []
     given = given_at or timezone.now()
-    expires = (
-        given.replace(year=given.year + CONSENT_RETENTION_YEARS)
-        if not (given.month == 2 and given.day == 29)
-        else given.replace(year=given.year + CONSENT_RETENTION_YEARS, day=28)
-    )
+    expires = consent_expiry(given)
     return Consent.objects.create(
         client=client,
         purpose=purpose,

@@ -2,7 +2,11 @@
 
 `generate_synthetic(spec)` writes clients (RRNs sealed with cases/crypto.py), their consents,
 cases and needs, and referrals that went through the lifecycle with coherent timestamps and one
-ReferralEvent per transition. Rows are built in pure Python in batches of about `spec.batch`
+ReferralEvent per transition. The rows follow the product's own rules, imported rather than
+restated: routing decisions and their "why this desk" data from referral/routing.py, due times
+from referral/sla.py (SlaPolicy rows included), statuses, event kinds and reasons from
+referral/models.py, consent expiry from cases.services.consent_expiry, need codes from
+cases/needs.py; demo/tests/test_synthetic_rules.py recomputes them from the written rows. Rows are built in pure Python in batches of about `spec.batch`
 referrals, directly as COPY text lines, and written with COPY on PostgreSQL (bulk_create
 elsewhere, from the same lines). On PostgreSQL a builder thread makes batch k+1 while the
 calling thread, the only one that touches the database, writes batch k.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -34,15 +39,28 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import ZoneInfo
 
-import holidays
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
 
 from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
+from cases.models import (
+    CaseResult,
+    CaseStatus,
+    Channel,
+    Consent,
+    ConsentMethod,
+    ConsentPurpose,
+    DebtStatus,
+    EmploymentStatus,
+    Gender,
+    IncomeBand,
+)
 from cases.needs import NEEDS
+from cases.services import consent_expiry
 from centers.models import Center, CenterKind, Desk, Region, Role, Service, ServiceOutcome, StaffProfile
+from referral import routing, sla
+from referral.models import CancelReason, DeclineReason, EventKind, FailReason, Priority, RejectReason, Status
 
 if TYPE_CHECKING:
     from _typeshed import SupportsLenAndGetItem
@@ -99,7 +117,7 @@ def _cum(weights: Sequence[float]) -> tuple[float, ...]:
     return tuple(itertools.accumulate(weights))
 
 
-SEOUL = ZoneInfo("Asia/Seoul")
+SEOUL = sla.SEOUL
 UTC = dt.UTC
 DAY = 86400.0
 OFFICE_OPEN = 9 * 3600.0
@@ -107,9 +125,27 @@ OFFICE_HOURS = 9 * 3600.0
 STAFF_PREFIX = "syn_"
 COUNSELORS_PER_CENTER = 3
 
-# Business days per step (accept, first contact, close) by priority: the defaults the SLA
-# policy seeds; the generator does not read SlaPolicy so it works on an empty table.
-SLA_DAYS = {"normal": (2, 3, 20), "urgent": (1, 1, 10)}
+# The lifecycle's words (referral/models.py), as plain strings for the COPY lines.
+REQUESTED, ACCEPTED, REJECTED, CANCELLED = (
+    Status.REQUESTED.value,
+    Status.ACCEPTED.value,
+    Status.REJECTED.value,
+    Status.CANCELLED.value,
+)
+IN_PROGRESS, ON_HOLD, FAILED, COMPLETED = (
+    Status.IN_PROGRESS.value,
+    Status.ON_HOLD.value,
+    Status.FAILED.value,
+    Status.COMPLETED.value,
+)
+OPEN = frozenset({REQUESTED, ACCEPTED, IN_PROGRESS, ON_HOLD})
+E = EventKind
+CASE_OPEN, CASE_CLOSED = CaseStatus.OPEN.value, CaseStatus.CLOSED.value
+COLLECTION, REFERRAL = ConsentPurpose.COLLECTION.value, ConsentPurpose.REFERRAL.value
+NOTICE_VERSION = str(Consent._meta.get_field("notice_version").default)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# referral_timeout's reason for a desk that let the accept deadline pass (referral/services.py).
+ACCEPT_OVERDUE = "accept_overdue"
 
 # Which domain a center of each kind refers to: the program's links are mostly
 # finance → employment and finance → welfare (../shared/data/README.md).
@@ -140,7 +176,15 @@ CENTER_WEIGHT: dict[str, float] = {
     CenterKind.MIDLIFE_CAREER: 1.0,
     CenterKind.CREDIT_RECOVERY: 1.0,
 }
-BASE_CONSENT_KINDS = ("employment_welfare", "local_government", "microfinance")
+# Every client consents to provision to the kinds that run the desks of all three domains; some
+# also to the one-off operators (a middle-aged career center, the credit recovery service). Routing
+# only considers desks whose operator kind the consent covers, as referral_route does.
+BASE_CONSENT_KINDS = (
+    CenterKind.EMPLOYMENT_WELFARE.value,
+    CenterKind.LOCAL_GOVERNMENT.value,
+    CenterKind.MICROFINANCE.value,
+)
+EXTRA_CONSENT_KINDS = ((CenterKind.MIDLIFE_CAREER.value, 0.3), (CenterKind.CREDIT_RECOVERY.value, 0.3))
 
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용"
 SURNAME_W = [21.5, 14.7, 8.4, 4.7, 4.3, 2.3, 2.1, 2.1, 2.0, 2.0] + [1.0] * 20 + [0.3] * (len(SURNAMES) - 30)
@@ -153,20 +197,43 @@ _CW_ACCEPT_DAYS = _cum((0.55, 0.33, 0.12))
 _CW_START_DAYS = _cum((0.3, 0.35, 0.25, 0.1))
 _CW_HOUSEHOLD = _cum((0.35, 0.25, 0.2, 0.15, 0.05))
 _CW_DEBT = _cum((0.35, 0.25, 0.3, 0.1))
-_INCOME = ("none", "below_50", "below_60", "below_100", "above_100", "unknown")
+_INCOME = tuple(IncomeBand.values)
 _CW_INCOME = _cum((0.25, 0.3, 0.15, 0.2, 0.05, 0.05))
-_EMPLOYMENT = ("unemployed", "irregular", "employed", "self_employed", "not_in_labor_force", "unknown")
+_EMPLOYMENT = tuple(EmploymentStatus.values)
 _CW_EMPLOYMENT = _cum((0.45, 0.25, 0.1, 0.08, 0.07, 0.05))
-_DECLINE = ("not_eligible", "no_capacity", "wrong_service", "out_of_area", "duplicate", "other")
+_DECLINE = tuple(DeclineReason.values)
 _CW_DECLINE = _cum((0.3, 0.25, 0.15, 0.15, 0.05, 0.1))
-_FAIL = ("unable_to_contact", "no_show", "client_refused", "not_eligible", "no_longer_needed", "other")
+_FAIL = tuple(FailReason.values)
 _CW_FAIL = _cum((0.25, 0.2, 0.15, 0.2, 0.15, 0.05))
-_CHANNELS = ("walk_in", "phone", "online", "outreach", "partner")
+_CHANNELS = tuple(Channel.values)
 _CW_CHANNEL_OWN = _cum((0.6, 0.12, 0.08, 0.1, 0.1))
 _CW_CHANNEL_PARTNER = _cum((0.3, 0.15, 0.05, 0.1, 0.4))
+_DEBT = (DebtStatus.ARREARS.value, DebtStatus.REPAYING.value, DebtStatus.NONE.value, DebtStatus.UNKNOWN.value)
+# Weights above are positional: a vocabulary that grows or shrinks must get its weights changed too.
+for _values, _weights in (
+    (_INCOME, _CW_INCOME),
+    (_EMPLOYMENT, _CW_EMPLOYMENT),
+    (_DECLINE, _CW_DECLINE),
+    (_FAIL, _CW_FAIL),
+    (_CHANNELS, _CW_CHANNEL_OWN),
+    (_CHANNELS, _CW_CHANNEL_PARTNER),
+    (_DEBT, _CW_DEBT),
+):
+    if len(_values) != len(_weights):
+        raise ImportError(f"demo.synthetic: weights for {_values} need updating")
+_CANCEL_EARLY = (
+    CancelReason.CLIENT_REQUEST.value,
+    CancelReason.SENT_IN_ERROR.value,
+    CancelReason.DUPLICATE.value,
+    CancelReason.OTHER.value,
+)
+_CANCEL_ACCEPTED = (CancelReason.CLIENT_REQUEST.value, CancelReason.DUPLICATE.value, CancelReason.OTHER.value)
+_CANCEL_LATE = (CancelReason.CLIENT_REQUEST.value, CancelReason.OTHER.value)
+_FAIL_EARLY = (FailReason.UNABLE_TO_CONTACT.value, FailReason.NO_SHOW.value, FailReason.CLIENT_REFUSED.value)
 
 # The intake need (cases/needs.py) recorded for a referral to a service: the first need the
-# catalog maps to that service (basic_livelihood ← livelihood, not housing or medical).
+# catalog maps to that service (basic_livelihood ← livelihood, not housing or medical). A service
+# without one stops the generator (see _Directory) rather than inventing a code.
 NEED_FOR_SERVICE: dict[str, str] = {n.service: n.code for n in reversed(NEEDS)}
 
 CLIENT_COLUMNS = (
@@ -295,12 +362,11 @@ class Result:
         return self.counts.get("referrals", 0) / self.seconds if self.seconds else 0.0
 
 
-# --- Calendar: business days in Asia/Seoul with Korean public holidays, as day numbers. ---
+# --- Calendar: referral/sla.py's business days (Asia/Seoul, Korean public holidays), as day numbers. ---
 
 
 class _Calendar:
     def __init__(self, start: dt.date, end: dt.date) -> None:
-        kr = holidays.country_holidays("KR", years=range(start.year, end.year + 1))
         self.first = start.toordinal()
         days = (end - start).days + 1
         self.bdays: list[int] = []
@@ -308,13 +374,14 @@ class _Calendar:
         self.ge: list[int] = []
         for i in range(days):
             d = dt.date.fromordinal(self.first + i)
-            if d.weekday() < 5 and d not in kr:
+            if sla.is_business_day(d):
                 self.bdays.append(self.first + i)
         for i in range(days):
             self.ge.append(bisect.bisect_left(self.bdays, self.first + i))
         self.last = len(self.bdays) - 1
         # Seconds between the epoch and local (KST, no DST) midnight of day ordinal 0.
         self.epoch_offset = dt.datetime(1970, 1, 1, tzinfo=UTC).toordinal() * DAY + 9 * 3600.0
+        self._due: dict[tuple[int, int], float] = {}
 
     def day(self, ts: float) -> int:
         return int((ts + self.epoch_offset) // DAY)
@@ -322,11 +389,15 @@ class _Calendar:
     def midnight(self, day: int) -> float:
         return day * DAY - self.epoch_offset
 
-    def add(self, ts: float, n: int) -> float:
-        """The same local time of day, n business days later (from the next business day if ts is not one)."""
+    def due(self, ts: float, n: int) -> float:
+        """sla.add_business_days(ts, n) as a timestamp. It depends only on ts's Seoul date, so it is
+        computed once per (date, n): the generator asks ~3 times per referral."""
         d = int((ts + self.epoch_offset) // DAY)
-        target = self.bdays[min(self.ge[d - self.first] + n, self.last)]
-        return ts + (target - d) * DAY
+        found = self._due.get((d, n))
+        if found is None:
+            start = dt.datetime.combine(dt.date.fromordinal(d), dt.time(12), tzinfo=SEOUL)
+            found = self._due[(d, n)] = sla.add_business_days(start, n).timestamp()
+        return found
 
     def office_time(self, day: int, rng: random.Random) -> float:
         """A moment in office hours on the first business day on or after `day`."""
@@ -345,6 +416,8 @@ class _DeskInfo:
     operator_kind: str
     outreach: bool
     services: frozenset[int]
+    # The desk as referral/routing.py's candidates_for reads it (open_referrals filled in per route).
+    candidate: routing.Candidate
 
 
 @dataclass
@@ -357,13 +430,6 @@ class _CenterInfo:
     desks: list[_DeskInfo]
     counselors: list[int]
     manager: int
-
-
-def _km(a: _CenterInfo, b: _CenterInfo) -> float:
-    lat = math.radians((a.lat + b.lat) / 2)
-    dx = (a.lon - b.lon) * 111.32 * math.cos(lat)
-    dy = (a.lat - b.lat) * 110.57
-    return math.hypot(dx, dy)
 
 
 def ensure_staff(*, using: str = "default") -> dict[int, tuple[list[int], int]]:
@@ -429,17 +495,48 @@ class _Directory:
         for desk_id, service_id in through.values_list("desk_id", "service_id"):
             desk_services.setdefault(desk_id, set()).add(service_id)
         self.desks: dict[int, _DeskInfo] = {}
-        for d in Desk.objects.using(using).filter(active=True, center__active=True).order_by("id"):
+        for d in (
+            Desk.objects.using(using).filter(active=True, center__active=True).select_related("center").order_by("id")
+        ):
+            candidate = routing.Candidate(
+                desk_id=d.pk,
+                desk_code=d.code,
+                desk_name=d.name,
+                center_id=d.center_id,
+                center_code=d.center.code,
+                center_name=d.center.name,
+                latitude=float(d.center.latitude),
+                longitude=float(d.center.longitude),
+                open_days=tuple(d.open_days or ()),
+                opens_at=d.opens_at,
+                closes_at=d.closes_at,
+                open_referrals=0,
+                capacity=d.capacity,
+            )
             info = _DeskInfo(
-                d.id, d.center_id, d.domain, d.operator_kind, d.outreach, frozenset(desk_services.get(d.id, ()))
+                d.id,
+                d.center_id,
+                d.domain,
+                d.operator_kind,
+                d.outreach,
+                frozenset(desk_services.get(d.id, ())),
+                candidate,
             )
             self.desks[d.id] = info
             self.centers[d.center_id].desks.append(info)
         # Sending centers and the services they refer to, with weights.
         self.sender_ids = [c.id for c in self.centers.values() if c.kind in CENTER_WEIGHT and c.desks]
         self.sender_cum = _cum([CENTER_WEIGHT[self.centers[c].kind] for c in self.sender_ids])
-        self._candidates: dict[tuple[int, int, int], list[tuple[_DeskInfo, bool, float]]] = {}
-        self._route_json: dict[tuple[int, int, int, int], str] = {}
+        # SLA business days per (service, priority) as referral_route and referral_accept read them.
+        self.sla_days = {
+            (sid, p): sla.days_for(service_id=sid, priority=p, using=using)
+            for sid in self.services
+            for p in Priority.values
+        }
+        missing = sorted(s.code for s in services if s.code not in NEED_FOR_SERVICE)
+        if missing:
+            raise RuntimeError(f"No intake need in cases/needs.py leads to {', '.join(missing)}.")
+        self.need_code = {s.id: NEED_FOR_SERVICE[s.code] for s in services}
         self._from_desk: dict[tuple[int, str], _DeskInfo] = {}
         self.domain_services: dict[str, tuple[list[int], list[float]]] = {}
         for s in services:
@@ -466,44 +563,277 @@ class _Directory:
             found = self._from_desk[key] = (own or [d for d in center.desks if d.domain != domain] or center.desks)[0]
         return found
 
-    def candidates(self, center_id: int, service_id: int, from_desk_id: int) -> list[tuple[_DeskInfo, bool, float]]:
-        """Routing order: desks that deliver the service, co-located first, then by distance."""
-        key = (center_id, service_id, from_desk_id)
-        found = self._candidates.get(key)
+
+def desk_load(seed: int, desk: routing.Candidate) -> int:
+    """The open referrals a desk holds, for the route explanations of a synthetic history.
+
+    A generated history is not written in time order, so the real count at a routing moment is not
+    known while it is built; this stands in for it: one figure per desk and seed, now and then at
+    capacity (so "passed over as full" shows up on some referral pages).
+    """
+    r = random.Random(seed * 1_000_003 + desk.desk_id)  # noqa: S311 - synthetic data
+    return int(desk.capacity * (0.1 + 0.95 * r.random()))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A candidate desk as seen from one sending center: everything but the hours to its opening."""
+
+    desk: _DeskInfo
+    candidate: routing.Candidate  # with its load
+    schedule: int  # index into the group's schedules
+    placed: tuple[bool, float]
+    # (full, score, desk code) while the desk is open, by priority: routing.rank_key's terms.
+    open_key: dict[str, tuple[bool, float, str]]
+    # Stands in for the desk's row past the explanation's TOP_N rows, where routing.explanation reads
+    # only desk_code, colocated and full (the test that recomputes every route event holds this).
+    stand_in: routing.Scored
+
+
+class _Router:
+    """referral_route's decision for a generated referral, from referral/routing.py's own pieces.
+
+    `route` returns what routing.explanation(routing.rank(...)) gives for the same candidates,
+    consent, exclusions and moment (a test recomputes it for every generated route event), without
+    ranking from scratch: rank() costs ~800 µs for 30 desks, several times the generator's whole
+    budget per referral. Between two routings from the same center only the hours to each schedule's
+    next opening change, and they are 0 for every desk that is open. So per event this finds the
+    hours per schedule (routing.next_opening, looked up once per schedule and day), takes the
+    precomputed ranking key of each open desk, computes routing.cost only for the closed ones,
+    sorts by routing.rank_key's terms, and builds routing.Scored rows only for the TOP_N shown.
+    """
+
+    def __init__(self, directory: _Directory, cal: _Calendar, seed: int) -> None:
+        self.dir, self.cal, self.seed = directory, cal, seed
+        self._groups: dict[tuple[int, int], tuple[list[_Entry], list[routing.Candidate]]] = {}
+        self._loaded = {
+            d.id: dataclasses.replace(d.candidate, open_referrals=desk_load(seed, d.candidate))
+            for d in directory.desks.values()
+        }
+        # By (the desk standing for its schedule, day).
+        self._windows: dict[tuple[int, int], tuple[Any, Any]] = {}
+        self._scored: dict[tuple[int, int, float, float], routing.Scored] = {}
+        self._json: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self._routes: dict[tuple[Any, ...], tuple[_DeskInfo | None, str, str]] = {}
+        # By id() of a row of self._scored, which lives as long as the router.
+        self._row_json: dict[int, str] = {}
+        self._plans: dict[
+            tuple[int, int, frozenset[str], str], tuple[list[tuple[tuple[bool, float, str], _Entry]], list[_Entry]]
+        ] = {}
+        self._weight = {p: routing.opening_weight(p) for p in Priority.values}
+
+    def group(self, center: _CenterInfo, service_id: int) -> tuple[list[_Entry], list[routing.Candidate]]:
+        """candidates_for before the consent filter: active desks that deliver the service, and the
+        distinct schedules among them."""
+        key = (center.id, service_id)
+        found = self._groups.get(key)
         if found is None:
-            src = self.centers[center_id]
-            found = sorted(
-                (
-                    (d, d.center_id == center_id, round(_km(src, self.centers[d.center_id]), 1))
-                    for d in self.desks.values()
-                    if service_id in d.services and d.id != from_desk_id
-                ),
-                key=lambda t: (not t[1], t[2], t[0].id),
-            )
-            self._candidates[key] = found
+            schedules: dict[tuple[tuple[int, ...], dt.time, dt.time], int] = {}
+            reps: list[routing.Candidate] = []
+            entries = []
+            for d in self.dir.desks.values():
+                if service_id not in d.services:
+                    continue
+                c = self._loaded[d.id]
+                sched = (c.open_days, c.opens_at, c.closes_at)
+                if sched not in schedules:
+                    schedules[sched] = len(reps)
+                    reps.append(c)
+                placed = routing.placement(c, from_center_id=center.id, from_lat=center.lat, from_lon=center.lon)
+                rows = {
+                    p: routing.score(
+                        c,
+                        from_center_id=center.id,
+                        from_lat=center.lat,
+                        from_lon=center.lon,
+                        hours=0.0,
+                        weight=w,
+                        placed=placed,
+                    )
+                    for p, w in self._weight.items()
+                }
+                for p, row in rows.items():
+                    self._scored[(center.id, d.id, 0.0, self._weight[p])] = row
+                open_key = {p: routing.rank_key(row) for p, row in rows.items()}
+                entries.append(_Entry(d, c, schedules[sched], placed, open_key, rows[Priority.NORMAL]))
+            found = self._groups[key] = (entries, reps)
         return found
 
-    def route_data(self, key: tuple[int, int, int], cands: list[tuple[_DeskInfo, bool, float]], index: int) -> str:
-        """The routing event's payload: why this desk, and the next candidates with their scores."""
-        jkey = (*key, index)
-        found = self._route_json.get(jkey)
-        if found is None:
-            desk, colocated, km = cands[index]
-            rest = cands[index : index + 3]
-            found = json.dumps(
-                {
-                    "reason": "colocated" if colocated else "nearest",
-                    "desk": desk.id,
-                    "candidates": [
-                        {"desk": d.id, "colocated": c, "km": k, "score": round(100 * c + 100 / (1 + k), 2)}
-                        for d, c, k in rest
-                    ],
-                    "synthetic": True,
-                },
-                separators=(",", ":"),
+    def _hours(self, desk: routing.Candidate, day: int, now: dt.datetime) -> float:
+        """routing.hours_until_open(desk, now): the opening now is in or the next one, found once a day."""
+        key = (desk.desk_id, day)
+        windows = self._windows.get(key)
+        if windows is None:
+            midnight = dt.datetime.combine(dt.date.fromordinal(day), dt.time(0), tzinfo=SEOUL)
+            first = routing.next_opening(
+                open_days=desk.open_days, opens_at=desk.opens_at, closes_at=desk.closes_at, now=midnight
             )
-            self._route_json[jkey] = found
+            # Past the day's closing, the next opening is the one after (searched from the same date).
+            after = (
+                routing.next_opening(
+                    open_days=desk.open_days, opens_at=desk.opens_at, closes_at=desk.closes_at, now=first[1]
+                )
+                if first is not None
+                else None
+            )
+            windows = self._windows[key] = (first, after)
+        first, after = windows
+        window = first if first is None or now < first[1] else after
+        return 999.0 if window is None else routing.hours_until(window[0], now)
+
+    def _plan(
+        self, center: _CenterInfo, service_id: int, kinds: frozenset[str], priority: str
+    ) -> tuple[list[tuple[tuple[bool, float, str], _Entry]], list[_Entry]]:
+        """The candidates the consent's kinds leave: those with room by their key while open (best
+        first), and the full ones."""
+        key = (center.id, service_id, kinds, priority)
+        found = self._plans.get(key)
+        if found is None:
+            entries, _reps = self.group(center, service_id)
+            kept = [e for e in entries if e.desk.operator_kind in kinds]
+            found = self._plans[key] = (
+                sorted(((e.open_key[priority], e) for e in kept if not e.stand_in.full), key=_FIRST),
+                [e for e in kept if e.stand_in.full],
+            )
         return found
+
+    def route(
+        self, center: _CenterInfo, service_id: int, kinds: frozenset[str], priority: str, excluded: list[int], t: float
+    ) -> tuple[_DeskInfo | None, str, str]:
+        """The desk referral_route picks at t (None: no candidate left), its event's reason and `data` (JSON)."""
+        day = self.cal.day(t)
+        _entries, reps = self.group(center, service_id)
+        now = dt.datetime.fromtimestamp(t, UTC)
+        hours = [self._hours(c, day, now) for c in reps]
+        # Everything below is a function of these: most routings happen while every desk is open.
+        memo_key = (center.id, service_id, kinds, priority, *excluded, None, *hours)
+        memo = self._routes.get(memo_key)
+        if memo is None:
+            memo = self._routes[memo_key] = self._route(center, service_id, kinds, priority, excluded, hours)
+        return memo
+
+    def _route(
+        self,
+        center: _CenterInfo,
+        service_id: int,
+        kinds: frozenset[str],
+        priority: str,
+        excluded: list[int],
+        hours: list[float],
+    ) -> tuple[_DeskInfo | None, str, str]:
+        weight = self._weight[priority]
+        with_room, full = self._plan(center, service_id, kinds, priority)
+        cost = routing.cost
+
+        def key_of(e: _Entry, open_key: tuple[bool, float, str]) -> tuple[bool, float, str]:
+            h = hours[e.schedule]
+            if h == 0.0:
+                return open_key
+            c = e.candidate
+            total = cost(
+                colocated=e.placed[0],
+                distance_km=e.placed[1],
+                hours=h,
+                open_referrals=c.open_referrals,
+                capacity=c.capacity,
+                weight=weight,
+            )
+            return (open_key[0], round(total, 2), c.desk_code)
+
+        # Desks with room, in their order while open: waiting for an opening only adds cost, so once a
+        # desk's open score is 0.02 past the TOP_N-th best found (rounding either way is 0.005 each),
+        # neither it nor any after it can reach the shown rows. The rest are ranked after those rows.
+        best: list[tuple[tuple[bool, float, str], _Entry]] = []
+        cutoff = math.inf
+        stop = len(with_room)
+        for n, (open_key, e) in enumerate(with_room):
+            if excluded and e.desk.id in excluded:
+                continue
+            if open_key[1] > cutoff:
+                stop = n
+                break
+            bisect.insort(best, (key_of(e, open_key), e), key=_FIRST)
+            if len(best) >= routing.TOP_N:
+                cutoff = best[routing.TOP_N - 1][0][1] + 0.02
+        # Full desks come after every desk with room, in their own order (the explanation lists them).
+        full_keyed = sorted(
+            ((key_of(e, e.open_key[priority]), e) for e in full if not (excluded and e.desk.id in excluded)),
+            key=_FIRST,
+        )
+        keyed = best + full_keyed
+        if not keyed:
+            return None, *self._explain(service_id, kinds, excluded, (), [], lambda: [])
+        top: list[routing.Scored] = []
+        for _key, e in keyed[: routing.TOP_N]:
+            h = hours[e.schedule]
+            skey = (center.id, e.desk.id, h, weight)
+            row = self._scored.get(skey)
+            if row is None:
+                row = self._scored[skey] = routing.score(
+                    e.candidate,
+                    from_center_id=center.id,
+                    from_lat=center.lat,
+                    from_lon=center.lon,
+                    hours=h,
+                    weight=weight,
+                    placed=e.placed,
+                )
+            top.append(row)
+
+        def ranked() -> list[routing.Scored]:
+            rest = keyed[routing.TOP_N :]
+            skipped = [e.stand_in for _k, e in with_room[stop:] if not (excluded and e.desk.id in excluded)]
+            with_room_rest = [e.stand_in for _k, e in rest if not e.stand_in.full] + skipped
+            return top + with_room_rest + [e.stand_in for _k, e in rest if e.stand_in.full]
+
+        return keyed[0][1].desk, *self._explain(
+            service_id, kinds, excluded, top, [e.desk.id for _k, e in full_keyed], ranked
+        )
+
+    def _dumps(self, explanation: dict[str, Any], top: Sequence[routing.Scored]) -> str:
+        """json.dumps(explanation), its candidate rows (the `top` rows' as_data) serialized once per row:
+        a whole dumps took ~40 µs, most of a route event's cost."""
+        parts = []
+        # The keys are routing.explanation's identifiers: nothing in them needs escaping.
+        for name, value in explanation.items():
+            if name == "candidates" and len(value) == len(top):
+                rows = []
+                for row in top:
+                    text = self._row_json.get(id(row))
+                    if text is None:
+                        text = self._row_json[id(row)] = _dump(row.as_data())
+                    rows.append(text)
+                parts.append(f'"{name}":[{",".join(rows)}]')
+            elif type(value) is int:
+                parts.append(f'"{name}":{value}')
+            else:
+                parts.append(f'"{name}":{_dump(value)}')
+        return "{" + ",".join(parts) + "}"
+
+    def _explain(
+        self,
+        service_id: int,
+        kinds: frozenset[str],
+        excluded: list[int],
+        top: Sequence[routing.Scored],
+        full: list[int],
+        ranked: Callable[[], list[routing.Scored]],
+    ) -> tuple[str, str]:
+        """routing.explanation as (reason, JSON), made once per distinct outcome. The explanation holds
+        the TOP_N rows, the candidates' count and which are co-located or full (fixed by the service,
+        the consent's kinds and the exclusions: all reason_code reads), and the full desks in rank order."""
+        key = (service_id, kinds, *excluded, None, *map(id, top), None, *full)
+        found = self._json.get(key)
+        if found is None:
+            explanation = routing.explanation(ranked(), excluded=excluded)
+            data = self._dumps(explanation, top)
+            _copy_safe([data])
+            found = self._json[key] = (explanation["reason"], data)
+        return found
+
+
+_FIRST = operator.itemgetter(0)
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 # --- COPY text ---
@@ -829,6 +1159,8 @@ class _Generator:
         self.used_rrn: set[tuple[int, str | None]] = set()
         self._kinds_json: dict[frozenset[str], str] = {}
         self._detail_json: dict[tuple[str, int], str] = {}
+        self._complete_json: dict[tuple[str, bool | None, str], str] = {}
+        self.router = _Router(self.dir, self.cal, spec.seed)
         from cases.models import Client
 
         if Client.objects.using(using).exists():
@@ -1052,12 +1384,17 @@ class _Generator:
             if t0 >= now:
                 t0 = now - 60 - rng.random() * 3600
             creator = rng.choice(center.counselors)
-            kinds: set[str] = set(BASE_CONSENT_KINDS)
+            # The referral consent, recorded at the first visit: every referral of the client relies on it.
+            kinds = frozenset((*BASE_CONSENT_KINDS, *(kind for kind, p in EXTRA_CONSENT_KINDS if rng.random() < p)))
             t_case = t0
             domains, dweights = DOMAIN_WEIGHTS.get(center.kind, DOMAIN_WEIGHTS[CenterKind.EMPLOYMENT_WELFARE])
             for ncase, size in enumerate(sizes):
                 if ncase:
+                    # A later visit, in office hours like the first (the desks it is routed to are open).
                     t_case = self.before_now(t_case, gaps[ncase - 1])
+                    t_next = cal.office_time(cal.day(t_case), rng)
+                    if t_next < now:
+                        t_case = t_next
                 counselor = creator if rng.random() < 0.8 else rng.choice(center.counselors)
                 services: list[int] = []
                 while len(services) < size:
@@ -1071,15 +1408,12 @@ class _Generator:
                 for svc in services:
                     t_ref = self.before_now(t_ref, 30 + rng.random() * 570)
                     service = d.services[svc]
-                    needs.append(
-                        f"{need_id}\t{case_id}\t{service.domain}\t{NEED_FOR_SERVICE.get(service.code, service.code)}\t\n"
-                    )
+                    needs.append(f"{need_id}\t{case_id}\t{service.domain}\t{d.need_code[svc]}\t\n")
                     need_id += 1
-                    line, routed_kinds, status, closed_at, outcome = self.referral(
-                        events, rid, case_id, client_id, referral_consent_id, center, service, counselor, t_ref
+                    line, status, closed_at, outcome = self.referral(
+                        events, rid, case_id, client_id, referral_consent_id, center, service, counselor, t_ref, kinds
                     )
                     rid += 1
-                    kinds.update(routed_kinds)
                     referrals.append(line)
                     outcomes.append((status, outcome))
                     if closed_at is None or last_close is None:
@@ -1087,15 +1421,20 @@ class _Generator:
                     else:
                         last_close = max(last_close, closed_at)
                 # Case closure: once every referral is closed (or at once for advice-only visits).
-                status, closed, result, closed_by = "open", None, "", NULL
+                status, closed, result, closed_by = CASE_OPEN, None, "", NULL
                 if not services:
                     t_close = t_case + 600 + rng.random() * 3000
                     if t_close < now:
-                        status, closed, result, closed_by = "closed", t_close, "resolved", str(counselor)
+                        status, closed, result, closed_by = (
+                            CASE_CLOSED,
+                            t_close,
+                            CaseResult.RESOLVED.value,
+                            str(counselor),
+                        )
                 elif last_close is not None:
                     t_close = self.later(last_close, rng.randint(1, 3))
                     if t_close < now:
-                        status, closed, closed_by = "closed", t_close, str(counselor)
+                        status, closed, closed_by = CASE_CLOSED, t_close, str(counselor)
                         result = self.case_result(outcomes)
                 channel = _pick(
                     rng,
@@ -1114,11 +1453,12 @@ class _Generator:
             given = _ts(t0)
             clients.append(self.client_line(client_id, center, creator, t0, given))
             enc += time.thread_time() - t_enc
-            expires = _ts(t0 + 3 * 365 * DAY)
-            method = "electronic" if rng.random() < 0.35 else "paper"
-            tail = f"{method}\t2026-1\t{given}\t{creator}\t{expires}\t{NULL}\t{NULL}\n"
-            consents.append(f"{referral_consent_id - 1}\t{client_id}\tcollection\t[]\t{tail}")
-            consents.append(f"{referral_consent_id}\t{client_id}\treferral\t{self.kinds_json(kinds)}\t{tail}")
+            # consent_record's expiry, from the given time as stored (whole milliseconds).
+            expires = _ts(consent_expiry(_EPOCH + dt.timedelta(milliseconds=int(t0 * 1000.0))).timestamp())
+            method = ConsentMethod.ELECTRONIC.value if rng.random() < 0.35 else ConsentMethod.PAPER.value
+            tail = f"{method}\t{NOTICE_VERSION}\t{given}\t{creator}\t{expires}\t{NULL}\t{NULL}\n"
+            consents.append(f"{referral_consent_id - 1}\t{client_id}\t{COLLECTION}\t[]\t{tail}")
+            consents.append(f"{referral_consent_id}\t{client_id}\t{REFERRAL}\t{self.kinds_json(kinds)}\t{tail}")
         return _Batch(
             {
                 "cases_client": clients,
@@ -1132,11 +1472,10 @@ class _Generator:
             enc,
         )
 
-    def kinds_json(self, kinds: set[str]) -> str:
-        key = frozenset(kinds)
-        found = self._kinds_json.get(key)
+    def kinds_json(self, kinds: frozenset[str]) -> str:
+        found = self._kinds_json.get(kinds)
         if found is None:
-            found = self._kinds_json[key] = json.dumps(sorted(kinds), separators=(",", ":"))
+            found = self._kinds_json[kinds] = json.dumps(sorted(kinds), separators=(",", ":"))
         return found
 
     def detail_json(self, outcome: str, sessions: int) -> str:
@@ -1146,18 +1485,28 @@ class _Generator:
             found = self._detail_json[key] = json.dumps({"note_code": outcome, "sessions": sessions})
         return found
 
+    def complete_json(self, outcome: str, achieved: bool | None, detail: str) -> str:
+        """referral_complete's event data: the outcome, whether achieved, the details."""
+        key = (outcome, achieved, detail)
+        found = self._complete_json.get(key)
+        if found is None:
+            found = self._complete_json[key] = (
+                f'{{"outcome":{json.dumps(outcome)},"achieved":{json.dumps(achieved)},"detail":{detail}}}'
+            )
+        return found
+
     def case_result(self, outcomes: list[tuple[str, bool | None]]) -> str:
         statuses = [s for s, _ in outcomes]
-        achieved = [a for s, a in outcomes if s == "completed"]
+        achieved = [a for s, a in outcomes if s == COMPLETED]
         if achieved and all(achieved) and len(achieved) == len(outcomes):
-            return "resolved"
+            return CaseResult.RESOLVED.value
         if any(achieved):
-            return "partially"
-        if all(s == "cancelled" for s in statuses):
-            return "withdrew"
-        if all(s == "failed" for s in statuses):
-            return "unreachable"
-        return "referred_only"
+            return CaseResult.PARTIALLY.value
+        if all(s == CANCELLED for s in statuses):
+            return CaseResult.WITHDREW.value
+        if all(s == FAILED for s in statuses):
+            return CaseResult.UNREACHABLE.value
+        return CaseResult.REFERRED_ONLY.value
 
     def client_line(self, client_id: int, center: _CenterInfo, creator: int, t0: float, created: str) -> str:
         rng = self.rng
@@ -1165,19 +1514,19 @@ class _Generator:
         # The local (KST, no DST) calendar year of t0.
         year = dt.date.fromordinal(self.cal.day(t0)).year - age
         birth = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
-        gender = "M" if rng.random() < 0.52 else "F"
+        gender = Gender.MALE.value if rng.random() < 0.52 else Gender.FEMALE.value
         if rng.random() < 0.004:
-            gender = "X"
+            gender = Gender.OTHER.value
         name = _pick(rng, SURNAMES, _CW_SURNAME) + rng.choice(GIVEN) + rng.choice(GIVEN)
         phone = f"010-{rng.randrange(2000, 10000)}-{rng.randrange(10000):04d}"
         income = _pick(rng, _INCOME, _CW_INCOME)
         employment = _pick(rng, _EMPLOYMENT, _CW_EMPLOYMENT)
-        debt = _pick(rng, ("arrears", "repaying", "none", "unknown"), _CW_DEBT)
-        arrears = rng.randint(1, 400) if debt == "arrears" else NULL
+        debt = _pick(rng, _DEBT, _CW_DEBT)
+        arrears = rng.randint(1, 400) if debt == DebtStatus.ARREARS else NULL
         ciphertext = rrn_hash = NULL
         prefix = ""
         if rng.random() < 0.9:
-            sex_digit = (1 if gender != "F" else 2) + (2 if year >= 2000 else 0)
+            sex_digit = (1 if gender != Gender.FEMALE else 2) + (2 if year >= 2000 else 0)
             birth6 = f"{year % 100:02d}{birth.month:02d}{birth.day:02d}"
             while True:
                 first12 = f"{birth6}{sex_digit}{rng.randrange(100000):05d}"
@@ -1205,35 +1554,46 @@ class _Generator:
         service: Service,
         creator: int,
         t_create: float,
-    ) -> tuple[str, set[str], str, float | None, bool | None]:
-        """One referral's life up to now: its COPY line (its events appended to `events`), the
-        organization kinds it reached, its status, closing time and whether its outcome was achieved."""
+        kinds: frozenset[str],
+    ) -> tuple[str, str, float | None, bool | None]:
+        """One referral's life up to now, as referral/services.py would have written it: its COPY line
+        (its events appended to `events`), its status, closing time and whether its outcome was achieved.
+
+        Routing is the product's ranking (see _Router); due times are referral/sla.py's, counted from
+        the routing (accept) and from the acceptance (first contact, close); a desk that lets the accept
+        deadline pass is timed out by the SLA sweep and the referral routed on, as enforce_sla does.
+        """
         rng, d, cal, now = self.rng, self.dir, self.cal, self.now
-        priority = "urgent" if rng.random() < 0.08 else "normal"
-        accept_days, contact_days, close_days = SLA_DAYS[priority]
+        priority = Priority.URGENT.value if rng.random() < 0.08 else Priority.NORMAL.value
+        days = d.sla_days[(service.id, priority)]
         from_desk = d.from_desk(center, service.domain)
-        cands = d.candidates(center.id, service.id, from_desk.id)
-        key = (center.id, service.id, from_desk.id)
-        kinds: set[str] = set()
         add = events.append
         day_text, hms, ms_text = _DAY_TEXT, _HMS, _MS
 
-        def ev(at: float, by: int | None, kind: str, frm: str, to: str, desk: int | None, reason: str = "") -> str:
+        def ev(
+            at: float,
+            by: int | None,
+            kind: str,
+            frm: str,
+            to: str,
+            desk: int | None,
+            reason: str = "",
+            data: str = "{}",
+        ) -> str:
             """Append the event's line (its id comes later); return its time as text (_ts, inlined)."""
             sec, frac = divmod(int(at * 1000.0), 1000)
-            days, sec = divmod(sec, 86_400)
-            s = day_text[days] + hms[sec] + ms_text[frac]
+            days_, sec = divmod(sec, 86_400)
+            s = day_text[days_] + hms[sec] + ms_text[frac]
             add(
                 f"{rid}\t{s}\t{NULL if by is None else by}\t{kind}\t{frm}\t{to}\t"
-                f"{NULL if desk is None else desk}\t{reason}\t\t{{}}\n"
+                f"{NULL if desk is None else desk}\t{reason}\t\t{data}\n"
             )
             return s
 
-        created_s = t_s = ev(t_create, creator, "create", "", "requested", None)
-        status = "requested"
+        created_s = t_s = ev(t_create, creator, E.CREATE, "", REQUESTED, None)
+        status = REQUESTED
         desk: _DeskInfo | None = None
         colocated: bool | None = None
-        routed = closed = None
         routed_s = accepted_s = started_s = closed_s = NULL
         accept_due = contact_due = close_due = None
         assigned = None
@@ -1242,64 +1602,69 @@ class _Generator:
         attempts = 0
         detail = "{}"
         t = t_create
+        excluded: list[int] = []
 
-        # Routing, with declines (or a missed accept deadline) moving on to the next candidate.
-        idx = 0
-        if cands and cands[0][1]:
-            idx = 0 if rng.random() < 0.88 else min(len(cands) - 1, 1 + int(rng.random() * 2))
-        else:
-            r = rng.random()
-            idx = 0 if r < 0.7 else 1 if r < 0.9 else 2
-            idx = min(idx, max(len(cands) - 1, 0))
+        # Routing: each desk accepts, declines, or lets the accept deadline pass (then the sweep times
+        # it out); either of the last two sends the referral on to the next desk of the ranking.
         r = rng.random()
         declines = 0 if r < 0.88 else 1 if r < 0.97 else 2
-        # A few referrals find only one or two eligible desks (area, eligibility), and both decline.
-        last = len(cands)
-        if rng.random() < 0.015:
-            last = min(len(cands), idx + rng.randint(1, 2))
-            declines = last - idx
+        # A few referrals no desk will take: every candidate declines in turn until none is left.
+        if rng.random() < 0.004:
+            declines = 10**6
         done = False
+        t_acc = 0.0
         while True:
-            t_route = t + 1 + rng.random() * 4
+            # The routing worker picks it up within seconds; whole seconds, so the stored moment is exact.
+            t_route = float(math.ceil(t + 1 + rng.random() * 4))
             if t_route >= now:
                 done = True  # still unrouted
                 break
             attempts += 1
-            if idx >= last:
-                s = ev(t_route, None, "route_failed", "requested", "rejected", None, "no_candidate")
-                status, closed, reason, t, closed_s, t_s = "rejected", t_route, "no_candidate", t_route, s, s
-                desk = None
+            desk, why, data = self.router.route(center, service.id, kinds, priority, excluded, t_route)
+            if desk is None:
+                s = ev(t_route, None, E.ROUTE_FAILED, REQUESTED, REJECTED, None, RejectReason.NO_CANDIDATE.value, data)
+                status, reason, t, closed_s, t_s = REJECTED, RejectReason.NO_CANDIDATE.value, t_route, s, s
                 done = True
                 break
-            desk, colocated, _km = cands[idx]
-            kinds.add(desk.operator_kind)
-            routed = t_route
-            accept_due = cal.add(t_route, accept_days)
-            routed_s = t_s = _ts(t_route)
-            add(
-                f"{rid}\t{routed_s}\t{NULL}\troute\trequested\trequested\t{desk.id}\t"
-                f"{'colocated' if colocated else 'nearest'}\t\t{d.route_data(key, cands, idx)}\n"
-            )
+            colocated = desk.center_id == center.id
+            accept_due = cal.due(t_route, days.accept)
+            routed_s = t_s = ev(t_route, None, E.ROUTE, REQUESTED, REQUESTED, desk.id, why, data)
             t = t_route
-            if declines == 0:
-                break
-            declines -= 1
             dcenter = d.centers[desk.center_id]
-            if rng.random() < 0.2:
-                t_dec = accept_due
-                if t_dec >= now:
-                    done = True
-                    break
-                s = ev(t_dec, None, "timeout", "requested", "requested", desk.id, "accept_due")
+            timed_out = False
+            if declines:
+                declines -= 1
+                if rng.random() < 0.2:
+                    timed_out = True
+                else:
+                    t_dec = self.later(t, _pick(rng, (0, 1, 2), _CW_DECLINE_DAYS))
+                    if t_dec > accept_due:
+                        timed_out = True
+                    else:
+                        if t_dec >= now:
+                            done = True
+                            break
+                        why = _pick(rng, _DECLINE, _CW_DECLINE)
+                        t_s = ev(t_dec, rng.choice(dcenter.counselors), E.DECLINE, REQUESTED, REQUESTED, desk.id, why)
+                        t = t_dec
             else:
-                t_dec = self.later(t, _pick(rng, (0, 1, 2), _CW_DECLINE_DAYS))
-                if t_dec >= now:
+                slow = rng.random() < 0.06
+                t_acc = self.later(t, rng.randint(3, 8) if slow else _pick(rng, (0, 1, 2), _CW_ACCEPT_DAYS))
+                if t_acc <= accept_due:
+                    break
+                timed_out = True
+            if timed_out:
+                # enforce_sla runs every minute or so.
+                t_out = accept_due + 30 + rng.random() * 60
+                if t_out >= now:
                     done = True
                     break
-                why = _pick(rng, _DECLINE, _CW_DECLINE)
-                s = ev(t_dec, rng.choice(dcenter.counselors), "decline", "requested", "requested", desk.id, why)
-            t, t_s = t_dec, s
-            idx += 1
+                t_s = ev(t_out, None, E.TIMEOUT, REQUESTED, REQUESTED, desk.id, ACCEPT_OVERDUE)
+                t = t_out
+            excluded.append(desk.id)
+            excluded.sort()
+            routed_s = NULL
+            desk, accept_due = None, None
 
         if not done and desk is not None:
             dcenter = d.centers[desk.center_id]
@@ -1307,38 +1672,36 @@ class _Generator:
             fate = rng.random()
             # Cancelled by the sending side before anyone accepted it.
             if fate < 0.03:
-                t_c = self.later(t, rng.randint(0, 2))
-                if t_c < now:
-                    why = rng.choice(("client_request", "sent_in_error", "duplicate", "other"))
-                    s = ev(t_c, creator, "cancel", "requested", "cancelled", desk.id, why)
-                    status, closed, reason, t, closed_s, t_s = "cancelled", t_c, why, t_c, s, s
-                done = True
+                t_c = self.later(t, 0)
+                if t_c < now and t_c < t_acc:
+                    why = rng.choice(_CANCEL_EARLY)
+                    s = ev(t_c, creator, E.CANCEL, REQUESTED, CANCELLED, desk.id, why)
+                    status, reason, t, closed_s, t_s = CANCELLED, why, t_c, s, s
+                    done = True
             if not done:
-                slow = rng.random() < 0.06
-                t_acc = self.later(t, rng.randint(3, 8) if slow else _pick(rng, (0, 1, 2), _CW_ACCEPT_DAYS))
                 if t_acc >= now:
                     done = True
                 else:
-                    s = ev(t_acc, worker, "accept", "requested", "accepted", desk.id)
-                    status, assigned, t, accepted_s, t_s = "accepted", worker, t_acc, s, s
-                    contact_due = cal.add(t_acc, contact_days)
-                    close_due = cal.add(routed or t_acc, close_days)
+                    s = ev(t_acc, worker, E.ACCEPT, REQUESTED, ACCEPTED, desk.id, "", f'{{"assigned_to":{worker}}}')
+                    status, assigned, t, accepted_s, t_s = ACCEPTED, worker, t_acc, s, s
+                    contact_due = cal.due(t_acc, days.contact)
+                    close_due = cal.due(t_acc, days.close)
             if not done:
                 r = rng.random()
                 if r < 0.06:
                     # Could not reach the client or they did not come: failed before the first contact.
                     t_f = self.later(t, rng.randint(2, 6))
                     if t_f < now:
-                        why = rng.choice(("unable_to_contact", "no_show", "client_refused"))
-                        s = ev(t_f, worker, "fail", "accepted", "failed", desk.id, why)
-                        status, closed, reason, t, closed_s, t_s = "failed", t_f, why, t_f, s, s
+                        why = rng.choice(_FAIL_EARLY)
+                        s = ev(t_f, worker, E.FAIL, ACCEPTED, FAILED, desk.id, why)
+                        status, reason, t, closed_s, t_s = FAILED, why, t_f, s, s
                     done = True
                 elif r < 0.09:
                     t_c = self.later(t, rng.randint(1, 4))
                     if t_c < now:
-                        why = rng.choice(("client_request", "duplicate", "other"))
-                        s = ev(t_c, creator, "cancel", "accepted", "cancelled", desk.id, why)
-                        status, closed, reason, t, closed_s, t_s = "cancelled", t_c, why, t_c, s, s
+                        why = rng.choice(_CANCEL_ACCEPTED)
+                        s = ev(t_c, creator, E.CANCEL, ACCEPTED, CANCELLED, desk.id, why)
+                        status, reason, t, closed_s, t_s = CANCELLED, why, t_c, s, s
                     done = True
             if not done:
                 slow = rng.random() < 0.05
@@ -1346,21 +1709,21 @@ class _Generator:
                 if t_st >= now:
                     done = True
                 else:
-                    s = ev(t_st, worker, "start", "accepted", "in_progress", desk.id)
-                    status, t, started_s, t_s = "in_progress", t_st, s, s
+                    s = ev(t_st, worker, E.START, ACCEPTED, IN_PROGRESS, desk.id)
+                    status, t, started_s, t_s = IN_PROGRESS, t_st, s, s
             if not done and rng.random() < 0.05:
                 t_h = self.later(t, rng.randint(1, 5))
                 if t_h >= now:
                     done = True
                 else:
-                    t_s = ev(t_h, worker, "hold", "in_progress", "on_hold", desk.id)
-                    status, before_hold, t = "on_hold", "in_progress", t_h
+                    t_s = ev(t_h, worker, E.HOLD, IN_PROGRESS, ON_HOLD, desk.id)
+                    status, before_hold, t = ON_HOLD, IN_PROGRESS, t_h
                     t_r = self.later(t, rng.randint(2, 15))
                     if t_r >= now:
                         done = True
                     else:
-                        t_s = ev(t_r, worker, "resume", "on_hold", "in_progress", desk.id)
-                        status, before_hold, t = "in_progress", "", t_r
+                        t_s = ev(t_r, worker, E.RESUME, ON_HOLD, IN_PROGRESS, desk.id)
+                        status, before_hold, t = IN_PROGRESS, "", t_r
             if not done:
                 slow = rng.random() < 0.08
                 t_close = self.later(t, rng.randint(15, 40) if slow else rng.randint(1, 15))
@@ -1371,38 +1734,43 @@ class _Generator:
                         pool = good if (rng.random() < 0.72 or not bad) and good else bad
                         if pool:
                             outcome, achieved = rng.choice(pool)
-                        s = ev(t_close, worker, "complete", "in_progress", "completed", desk.id, outcome)
-                        status = "completed"
                         if service.code == "debt_adjustment" or rng.random() < 0.3:
                             detail = self.detail_json(outcome, rng.randint(1, 5))
+                        s = ev(
+                            t_close,
+                            worker,
+                            E.COMPLETE,
+                            IN_PROGRESS,
+                            COMPLETED,
+                            desk.id,
+                            outcome,
+                            self.complete_json(outcome, achieved, detail),
+                        )
+                        status = COMPLETED
                     elif r < 0.95:
                         reason = _pick(rng, _FAIL, _CW_FAIL)
-                        s = ev(t_close, worker, "fail", "in_progress", "failed", desk.id, reason)
-                        status = "failed"
+                        s = ev(t_close, worker, E.FAIL, IN_PROGRESS, FAILED, desk.id, reason)
+                        status = FAILED
                     else:
-                        reason = rng.choice(("client_request", "other"))
-                        s = ev(t_close, creator, "cancel", "in_progress", "cancelled", desk.id, reason)
-                        status = "cancelled"
-                    closed, t, closed_s, t_s = t_close, t_close, s, s
+                        reason = rng.choice(_CANCEL_LATE)
+                        s = ev(t_close, creator, E.CANCEL, IN_PROGRESS, CANCELLED, desk.id, reason)
+                        status = CANCELLED
+                    t, closed_s, t_s = t_close, s, s
 
-            # The SLA sweeper alerts once about an open referral's overdue step.
-            if status in ("accepted", "in_progress", "on_hold"):
-                step, due = ("contact", contact_due) if status == "accepted" else ("close", close_due)
+            # The SLA sweep alerts once about an open referral's overdue step (referral_escalate).
+            if status in (ACCEPTED, IN_PROGRESS, ON_HOLD):
+                step, due = ("contact", contact_due) if status == ACCEPTED else ("close", close_due)
                 if due is not None and due < now:
                     t_esc = due + 300
                     if t_esc < now and t_esc > t:
-                        t_s = ev(t_esc, None, "escalate", status, status, desk.id, f"{step}_overdue")
+                        t_s = ev(t_esc, None, E.ESCALATE, status, status, desk.id, step)
                         escalated, t = step, t_esc
-            elif status == "requested" and accept_due is not None and accept_due + 300 < now and accept_due + 300 > t:
-                t_s = ev(accept_due + 300, None, "escalate", "requested", "requested", desk.id, "accept_overdue")
-                escalated, t = "accept", accept_due + 300
-            colocated = desk.center_id == center.id
 
         to_desk = to_center = NULL
-        if desk is not None and status != "rejected":
+        if desk is not None and status != REJECTED:
             to_desk, to_center = str(desk.id), str(desk.center_id)
-        else:
-            colocated = None
+        # A closed referral's last event is its closing.
+        closed_at = None if closed_s is NULL else t
         line = (
             f"{rid}\t{case_id}\t{client_id}\t{service.id}\t{consent_id}\t{priority}\t{status}\t{before_hold}\t"
             f"{center.id}\t{from_desk.id}\t{to_desk}\t{to_center}\t{NULL if assigned is None else assigned}\t"
@@ -1411,7 +1779,7 @@ class _Generator:
             f"{NULL if close_due is None else _ts(close_due)}\t{escalated}\t"
             f"{outcome}\t{_BOOL[achieved]}\t{detail}\t{reason}\t{attempts}\t{_BOOL[colocated]}\n"
         )
-        return line, kinds, status, closed, achieved
+        return line, status, closed_at, achieved
 
 
 _BOOL = {None: NULL, True: "t", False: "f"}

@@ -53,13 +53,13 @@ def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
     return dt.datetime.combine(day, END_OF_DAY, tzinfo=SEOUL)
 
 
-def days_for(*, service_id: int, priority: str) -> SlaDays:
+def days_for(*, service_id: int, priority: str, using: str = "default") -> SlaDays:
     """The service's policy for this priority, else the priority's default row, else the built-in default."""
     rows = {
         p.service_id: p
-        for p in SlaPolicy.objects.filter(Q(service_id=service_id) | Q(service__isnull=True), priority=priority).only(
-            "service_id", "accept_days", "contact_days", "close_days"
-        )
+        for p in SlaPolicy.objects.using(using)
+        .filter(Q(service_id=service_id) | Q(service__isnull=True), priority=priority)
+        .only("service_id", "accept_days", "contact_days", "close_days")
     }
     row = rows.get(service_id) or rows.get(None)
     if row is not None:

@@ -108,3 +108,18 @@ def test_desk_closed_on_a_public_holiday_counts_hours_to_the_next_working_day():
     now = dt.datetime(2026, 9, 23, 18, 30, tzinfo=SEOUL)
     hours = routing.hours_until_open(open_days=range(5), opens_at=dt.time(9), closes_at=dt.time(18), now=now)
     assert hours == pytest.approx(4 * 24 + 14.5)
+
+
+def test_a_ranked_row_is_stored_with_every_field_of_the_row():
+    from dataclasses import asdict
+
+    ranked = routing.rank(
+        [_cand("A", 37.5, 127.0, days=(1, 3), load=3), _cand("B", 37.6, 127.1, load=10)],
+        from_center_id=1,
+        from_lat=37.5,
+        from_lon=127.0,
+        priority="urgent",
+        now=dt.datetime(2026, 3, 2, 20, 0, tzinfo=SEOUL),
+    )
+    assert [s.as_data() for s in ranked] == [asdict(s) for s in ranked]
+    assert ranked[-1].as_data()["full"] is True and ranked[0].as_data()["hours_to_open"] > 0
