@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cases import services as case_services
+from cases.inputs import CaseOpening, ClientFacts, NeedItem
 from cases.models import Case, CaseStatus, Channel, Client, Consent, ConsentMethod, ConsentPurpose
 from cases.needs import NEEDS
 from centers.models import CenterKind, Service
@@ -39,16 +40,18 @@ PLAN = [
 ]
 
 
-def _need_for(service_code: str) -> dict[str, str]:
+def _need_for(service_code: str) -> tuple[NeedItem, ...]:
     """The intake need that leads to the service (cases/needs.py)."""
     need = next(n for n in NEEDS if n.service == service_code)
-    return {"domain": need.domain, "code": need.code}
+    return (NeedItem(domain=need.domain, code=need.code),)
 
 
 def _demo_case(counselor: Any, name: str, phone: str, service_code: str) -> Case:
     """The client's open case at the counselor's center, registered and consented through the services."""
     try:
-        client = case_services.client_register(user=counselor, name=name, birth_date=dt.date(1980, 5, 1), phone=phone)
+        client = case_services.client_register(
+            user=counselor, facts=ClientFacts(name=name, birth_date=dt.date(1980, 5, 1), phone=phone)
+        )
     except DuplicateClient as dup:
         client = Client.objects.get(pk=dup.existing_id)
     if not Consent.objects.filter(client=client, purpose=ConsentPurpose.REFERRAL).valid_at(timezone.now()).exists():
@@ -62,7 +65,7 @@ def _demo_case(counselor: Any, name: str, phone: str, service_code: str) -> Case
     case = Case.objects.filter(client=client, status=CaseStatus.OPEN).order_by("pk").first()
     if case is None:
         case = case_services.case_open(
-            user=counselor, client=client, channel=Channel.WALK_IN, needs=[_need_for(service_code)]
+            user=counselor, client=client, opening=CaseOpening(channel=Channel.WALK_IN, needs=_need_for(service_code))
         )
     return case
 
