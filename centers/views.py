@@ -55,12 +55,3 @@ def directory(request: HttpRequest) -> HttpResponse:
             "region": region,
         },
     )
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """404 for unmatched URLs: JSON under /api/ (as API.md promises for every 4xx), the HTML page elsewhere."""
-    from django.views.defaults import page_not_found
-
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
-    return page_not_found(request, exception)  # type: ignore[arg-type]

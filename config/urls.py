@@ -42,4 +42,4 @@ urlpatterns = [
     path("stats/", include(("stats.urls", "stats"))),
     path("", include("centers.urls")),
 ]
-handler404 = "centers.views.not_found"
+# A 404 under /api/ answers JSON in every mode (DEBUG included): config.middleware.ApiNotFoundJsonMiddleware.
