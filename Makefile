@@ -70,10 +70,10 @@ bench: venv services
 chaos: venv services
 	$(PY) bench/chaos.py $(CHAOS_ARGS)
 
-# Korean catalog: extract every msgid, fill from locale/ and each app's translations_ko.json, compile.
+# Korean catalog: the .po file is the one home of every translation. Extract new msgids, then write
+# their Korean msgstr into locale/ko/LC_MESSAGES/django.po by hand; msgfmt refuses bad placeholders.
 messages: venv
 	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l ko --no-obsolete --ignore='.venv/*' --ignore='bench/*' --ignore='staticfiles/*' --ignore='node_modules/*'
-	$(PY) scripts/fill_po.py locale/ko/LC_MESSAGES/django.po locale/translations_ko.json $$(ls */translations_ko.json 2>/dev/null)
 	msgfmt --check-format -o locale/ko/LC_MESSAGES/django.mo locale/ko/LC_MESSAGES/django.po
 
 clean:

@@ -35,7 +35,7 @@ from cases.models import (
 )
 from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
-from core.api import ModelSerializer
+from core.api import BlankAsNullChoiceField, ModelSerializer
 from core.errors import InvalidInput
 
 
@@ -58,6 +58,7 @@ def _ip(request: Request) -> str | None:
 class ClientSerializer(ModelSerializer):
     rrn = serializers.CharField(source="rrn_masked", read_only=True, help_text="Masked, e.g. 900101-1******")
     region = serializers.CharField(source="region.code", read_only=True, allow_null=True, default=None)
+    gender = BlankAsNullChoiceField(choices=Gender.choices, read_only=True, help_text="null when not stated.")
 
     class Meta:
         model = Client
@@ -87,7 +88,9 @@ class ClientInputSerializer(serializers.Serializer):
     birth_date = serializers.DateField()
     phone = serializers.CharField(max_length=40)
     rrn = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=20, write_only=True)
-    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    gender = BlankAsNullChoiceField(
+        choices=Gender.choices, required=False, allow_blank=True, help_text="null, blank or omitted: not stated."
+    )
     region = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=2)
     household_size = serializers.IntegerField(
         required=False, allow_null=True, min_value=inputs.HOUSEHOLD_MIN, max_value=inputs.HOUSEHOLD_MAX
@@ -157,6 +160,7 @@ class CaseNoteSerializer(ModelSerializer):
 
 class CaseSerializer(ModelSerializer):
     needs = NeedSerializer(many=True, read_only=True)
+    result = BlankAsNullChoiceField(choices=CaseResult.choices, read_only=True, help_text="null while open.")
 
     class Meta:
         model = Case
@@ -236,17 +240,12 @@ class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         q = request.query_params.get("q", "")
-        if q.strip():
-            rows: Any = selectors.client_search(request.user, q, limit=50)
-            page = None
-        else:
-            page = self.paginate_queryset(self.get_queryset())
-            rows = page
+        found: Any = selectors.client_search(request.user, q, limit=50) if q.strip() else self.get_queryset()
+        # Search results (at most 50) are paged like the list, so `page` and `page_size` mean the same
+        # on both (the fuzz test found `page` silently ignored on a search).
+        rows = self.paginate_queryset(found) or []
         services.pii_access_log_write(user=request.user, clients=rows, view="api:client_list", ip_address=_ip(request))
-        data = ClientSerializer(rows, many=True).data
-        if page is not None:
-            return self.get_paginated_response(data)
-        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+        return self.get_paginated_response(ClientSerializer(rows, many=True).data)
 
     @extend_schema(request=ClientInputSerializer, responses={201: ClientSerializer, 409: DUPLICATE_RESPONSE})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from centers.models import (
     CENTER_ROLES,
@@ -352,7 +353,7 @@ def staff_change_password(*, user: AbstractUser, old_password: str, new_password
     from rest_framework.authtoken.models import Token
 
     if not user.check_password(old_password):
-        raise InvalidInput("Your current password was entered incorrectly.", field="old_password")
+        raise InvalidInput(_("Your current password was entered incorrectly."), field="old_password")
     try:
         validate_password(new_password, user)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -387,7 +388,7 @@ def staff_totp_confirm(*, user: AbstractUser, token: str) -> Any:
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None:
-            raise InvalidInput("Start the enrolment again: no authenticator is waiting for confirmation.")
+            raise InvalidInput(_("Start the enrolment again: no authenticator is waiting for confirmation."))
         if not device.verify_token(token.strip()):
             raise InvalidInput("That code is not valid. Check the time on your phone and try again.", field="token")
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from centers.models import CenterKind, Region
@@ -44,12 +44,3 @@ def directory(request: HttpRequest) -> HttpResponse:
             "region": region,
         },
     )
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """404 for unmatched URLs: JSON under /api/ (as API.md promises for every 4xx), the HTML page elsewhere."""
-    from django.views.defaults import page_not_found
-
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
-    return page_not_found(request, exception)  # type: ignore[arg-type]

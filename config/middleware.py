@@ -69,3 +69,28 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
         response["Retry-After"] = "5"
         return response
+
+
+class ApiNotFoundJsonMiddleware:
+    """Every 404 under /api/ answers JSON `{"detail", "code"}` like the API's other errors (API.md).
+
+    DRF already answers JSON for the views it serves; an unmatched URL gets Django's HTML page instead,
+    and with DEBUG on (the demo of `make run`) Django renders its technical page without calling
+    handler404 at all. Here, just outside CommonMiddleware, every such page is seen after
+    CommonMiddleware has had its chance to redirect to the URL with a trailing slash.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.utils.translation import gettext as _
+
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
+        return response

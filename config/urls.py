@@ -52,4 +52,4 @@ urlpatterns = [
     path("jobs/", include(("jobs.urls", "jobs"))),
     path("", include("centers.urls")),
 ]
-handler404 = "centers.views.not_found"
+# A 404 under /api/ answers JSON in every mode (DEBUG included): config.middleware.ApiNotFoundJsonMiddleware.

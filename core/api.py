@@ -34,6 +34,20 @@ class ModelSerializer(serializers.ModelSerializer):
         return copy.deepcopy(template)
 
 
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice not (yet) made is stored as "" (a gender not stated, the result of an open case); the API
+    answers null for it, so the schema's enum plus null is the truth (never "" in an answer)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        if value in ("", None):
+            return None
+        return super().to_representation(value)
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"

@@ -38,7 +38,7 @@ class ClientMinimalSerializer(serializers.Serializer):
 class EventSerializer(ModelSerializer):
     status = serializers.CharField(source="to_status")
     by = serializers.SerializerMethodField()
-    desk = serializers.CharField(source="desk.code", default=None)
+    desk = serializers.CharField(source="desk.code", default=None, allow_null=True)
 
     class Meta:
         model = ReferralEvent
@@ -52,11 +52,11 @@ class ReferralSerializer(ModelSerializer):
     client = ClientMinimalSerializer()
     service = serializers.CharField(source="service.code")
     from_center = serializers.CharField(source="from_center.code")
-    to_desk = serializers.CharField(source="to_desk.code", default=None)
-    to_center = serializers.CharField(source="to_center.code", default=None)
+    to_desk = serializers.CharField(source="to_desk.code", default=None, allow_null=True)
+    to_center = serializers.CharField(source="to_center.code", default=None, allow_null=True)
     assigned_to = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
-    next_due = serializers.DateTimeField(read_only=True, default=None)
+    next_due = serializers.DateTimeField(read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Referral

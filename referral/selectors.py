@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from centers.models import CENTER_ROLES, Desk
 from centers.selectors import actor_for, desk_list
@@ -25,7 +26,7 @@ INCOMING, OUTGOING = "incoming", "outgoing"
 def _center_for(user: AbstractBaseUser | AnonymousUser) -> int | None:
     actor = actor_for(user)
     if actor.is_ministry:
-        raise PermissionDenied("Ministry accounts see aggregated statistics only.")
+        raise PermissionDenied(_("Ministry accounts see aggregated statistics only."))
     return actor.center_id if actor.is_center_staff else None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from centers.models import Center, CenterKind, Domain, Region
 from centers.selectors import Actor
@@ -24,29 +25,36 @@ from stats.definitions import AGE_BANDS, percentile_from_hist
 from stats.forms import _shift
 from stats.models import MonthlyCell, MonthState
 
-# Columns of the table, the CSV and the XLSX, in order: (key, English header, kind).
+# Columns of the table, the CSV and the XLSX, in order: (key, English header, kind); headers are
+# translated where shown, so they are only marked here.
 FIGURES: list[tuple[str, str, str]] = [
-    ("clients", "Clients", "count"),
-    ("walk_ins", "Walk-ins", "count"),
-    ("referrals_sent", "Referrals sent", "count"),
-    ("referrals_received", "Referrals received", "count"),
-    ("accepted", "Accepted", "count"),
-    ("declined", "Declined", "count"),
-    ("rejected", "Rejected", "count"),
-    ("completed", "Completed", "count"),
-    ("achieved", "Achieved outcomes", "count"),
-    ("failed", "Failed", "count"),
-    ("cancelled", "Cancelled", "count"),
-    ("open", "Still open", "count"),
-    ("timeouts", "Accept deadline passed", "count"),
-    ("sla_breaches", "SLA breaches", "count"),
-    ("colocated_share", "Co-located share", "share"),
-    ("median_hours_to_accept", "Median hours to accept", "hours"),
-    ("p90_hours_to_accept", "P90 hours to accept", "hours"),
-    ("median_hours_to_complete", "Median hours to complete", "hours"),
-    ("p90_hours_to_complete", "P90 hours to complete", "hours"),
+    ("clients", gettext_noop("Clients"), "count"),
+    ("walk_ins", gettext_noop("Walk-ins"), "count"),
+    ("referrals_sent", gettext_noop("Referrals sent"), "count"),
+    ("referrals_received", gettext_noop("Referrals received"), "count"),
+    ("accepted", gettext_noop("Accepted"), "count"),
+    ("declined", gettext_noop("Declined"), "count"),
+    ("rejected", gettext_noop("Rejected"), "count"),
+    ("completed", gettext_noop("Completed"), "count"),
+    ("achieved", gettext_noop("Achieved outcomes"), "count"),
+    ("failed", gettext_noop("Failed"), "count"),
+    ("cancelled", gettext_noop("Cancelled"), "count"),
+    ("open", gettext_noop("Still open"), "count"),
+    ("timeouts", gettext_noop("Accept deadline passed"), "count"),
+    ("sla_breaches", gettext_noop("SLA breaches"), "count"),
+    ("colocated_share", gettext_noop("Co-located share"), "share"),
+    ("median_hours_to_accept", gettext_noop("Median hours to accept"), "hours"),
+    ("p90_hours_to_accept", gettext_noop("P90 hours to accept"), "hours"),
+    ("median_hours_to_complete", gettext_noop("Median hours to complete"), "hours"),
+    ("p90_hours_to_complete", gettext_noop("P90 hours to complete"), "hours"),
 ]
-GENDER_LABELS = {"F": "Female", "M": "Male", "X": "Other / not stated", "": "Not recorded"}
+# Marked only: gettext is applied where a label is used, and the mark keeps them in the catalog.
+GENDER_LABELS = {
+    "F": gettext_noop("Female"),
+    "M": gettext_noop("Male"),
+    "X": gettext_noop("Other / not stated"),
+    "": gettext_noop("Not recorded"),
+}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,23 @@ def test_register_client_answers_201_with_masked_rrn(counselor, api_for):
     assert RRN not in r.content.decode() and RRN.replace("-", "") not in r.content.decode()
 
 
+@pytest.mark.parametrize("stated", [{}, {"gender": None}, {"gender": ""}])
+def test_a_gender_not_stated_answers_null_and_a_stated_one_its_code(counselor, api_for, stated):
+    api = api_for(counselor)
+    body = {"name": "이서연", "birth_date": "1990-01-01", "phone": "010-1234-0000", **stated}
+    r = api.post("/api/v1/clients/", body, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["gender"] is None
+    assert api.get(f"/api/v1/clients/{r.json()['id']}/").json()["gender"] is None
+    assert Client.objects.get(pk=r.json()["id"]).gender == ""
+    r = api.post(
+        "/api/v1/clients/",
+        {"name": "박지훈", "birth_date": "1991-01-01", "phone": "010-1234-0001", "gender": "M"},
+        format="json",
+    )
+    assert r.status_code == 201 and r.json()["gender"] == "M"
+
+
 def test_duplicate_registration_answers_409_with_existing_id(counselor, api_for):
     first = make_client(counselor, name="김민준", birth_date=BIRTH, phone="010-1234-5678")
     r = api_for(counselor).post(
@@ -174,6 +191,7 @@ def test_case_lifecycle_through_the_api(counselor, api_for):
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["status"] == "open" and body["counselor"] == counselor.pk and body["center"] == client.center_id
+    assert body["result"] is None  # an open case has no result yet: null, not ""
     assert {n["code"] for n in body["needs"]} == {"job_search", "policy_loan"} and body["opened_at"]
     cid = body["id"]
     assert api.post(f"/api/v1/cases/{cid}/notes/", {"text": "전화 상담"}, format="json").status_code == 201
@@ -183,6 +201,7 @@ def test_case_lifecycle_through_the_api(counselor, api_for):
     assert PiiAccessLog.objects.count() == before + 1
     closed = api.post(f"/api/v1/cases/{cid}/close/", {"result": "referred_only"}, format="json")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert closed.json()["result"] == "referred_only"
     assert api.post(f"/api/v1/cases/{cid}/close/", {}, format="json").json()["code"] == "invalid_transition"
 
 

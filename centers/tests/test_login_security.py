@@ -172,3 +172,17 @@ def test_password_change_refuses_weak_or_mismatched_passwords(client, counselor,
     assert message in response.content.decode()
     counselor.refresh_from_db()
     assert counselor.check_password(PASSWORD)
+
+
+def test_wrong_current_password_is_explained_in_korean(client, counselor):
+    client.force_login(counselor)
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "wrong",
+            "new_password": "a-much-newer-passphrase-77",
+            "new_password_again": "a-much-newer-passphrase-77",
+        },
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert "현재 비밀번호가 올바르지 않습니다." in response.content.decode()

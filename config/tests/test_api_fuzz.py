@@ -80,8 +80,88 @@ def counselor_token(counselor) -> str:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_api_operation_answers_without_500_and_as_documented(case, fuzz_settings, counselor_token):
+def test_every_api_operation_answers_without_500_and_as_documented(case, fuzz_settings, counselor_token, ordinary_data):
     case.call_and_validate(
         headers={"Authorization": f"Token {counselor_token}"},
         excluded_checks=EXCLUDED_CHECKS,
     )
+
+
+@pytest.fixture
+def ordinary_data(counselor, django_capture_on_commit_callbacks):
+    """What ordinary use leaves behind: a client registered without a gender with an open case (no
+    result), a referral not yet routed (no desk, center or due time), one routed, events without a
+    desk, and this month's statistics, so list answers carry every kind of empty value."""
+    from django.utils import timezone
+
+    from cases.tests.factories import make_case, make_client
+    from referral.tests.factories import case_with_consent
+    from referral.tests.helpers import send
+    from stats.services import stats_refresh_month
+
+    client = make_client(counselor)
+    case = make_case(counselor, client)
+    unrouted = send(counselor, route=False)
+    routed = send(counselor, capture=django_capture_on_commit_callbacks)
+    stats_refresh_month(month=timezone.localdate().replace(day=1))
+    consented = case_with_consent(counselor)
+    return {"client": client, "case": case, "unrouted": unrouted, "routed": routed, "consented": consented}
+
+
+def _path_values(path: str, data: dict) -> list[dict]:
+    """Path parameters that name the seeded rows of the operation's resource."""
+    if "{" not in path:
+        return [{}]
+    if path.startswith("/api/v1/referrals/"):
+        return [{"id": data["unrouted"].pk}, {"id": data["routed"].pk}]
+    if path.startswith("/api/v1/cases/"):
+        return [{"id": data["case"].pk}, {"id": data["unrouted"].case_id}]
+    if path.startswith("/api/v1/clients/"):
+        return [{"id": data["client"].pk}, {"id": data["unrouted"].case.client_id}]
+    if path.startswith("/api/v1/consents/"):
+        return [{"id": data["unrouted"].case.client.consents.first().pk}]
+    if path.startswith("/api/v1/centers/"):
+        return [{"id": data["routed"].to_center_id}]
+    if path.startswith("/api/v1/desks/"):
+        return [{"id": data["routed"].to_desk_id}]
+    if path.startswith("/api/v1/services/"):
+        return [{"code": data["routed"].service.code}]
+    raise AssertionError(f"no seeded row for {path}: add one to ordinary_data")
+
+
+READS = [path for path, item in schema.raw_schema["paths"].items() if "get" in item]
+
+
+def _call(case, token: str):
+    return case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=EXCLUDED_CHECKS)
+
+
+@pytest.mark.django_db
+def test_every_read_of_ordinary_data_answers_as_documented(fuzz_settings, counselor_token, ordinary_data):
+    """The fuzzer rarely guesses an existing id; here every GET reads the seeded rows (and the writes
+    that make such rows answer them), and each answer must match the schema, nulls and empty values
+    included: what an integrator's client generated from /api/schema/ parses. One test, one seeding."""
+    from stats.forms import GROUPS
+
+    failures = []
+    reads = [(path, values, {}) for path in READS for values in _path_values(path, ordinary_data)]
+    reads += [("/api/v1/referrals/", {}, {"box": "outgoing"}), ("/api/v1/cases/", {}, {"status": "open"})]
+    reads += [("/api/v1/stats/monthly/", {}, {"group": group}) for group, _label in GROUPS]
+    for path, values, query in reads:
+        try:
+            response = _call(schema[path]["GET"].Case(path_parameters=values, query=query), counselor_token)
+            assert response.status_code == 200, response.text
+        except Exception as exc:  # noqa: BLE001 - every operation is reported, not only the first
+            failures.append(f"GET {path} {values} {query}: {exc}")
+    case_id = ordinary_data["consented"].pk
+    writes = [
+        ("/api/v1/clients/", {"name": "한소망", "birth_date": "1991-02-03", "phone": "010-2222-3333"}),
+        ("/api/v1/referrals/", {"case": case_id, "service": ordinary_data["routed"].service.code}),
+    ]
+    for path, body in writes:
+        try:
+            response = _call(schema[path]["POST"].Case(body=body, media_type="application/json"), counselor_token)
+            assert response.status_code == 201, response.text
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"POST {path}: {exc}")
+    assert failures == []
