@@ -187,7 +187,7 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_decompresse
 @pytest.mark.parametrize(
     ("content", "name", "needle"),
     [
-        (b"", "empty.csv", "비어"),
+        (b"", "empty.csv", "빈 파일"),
         ("이름,생년월일\n".encode(), "cols.csv", "연계서비스"),
         (_csv([]), "header-only.csv", "행이 없"),
         (b"PK\x03\x04garbage", "broken.xlsx", "읽을 수 없"),
