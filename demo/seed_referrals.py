@@ -82,7 +82,10 @@ def seed() -> None:
             continue
         case = _demo_case(sender, name, phone, code)
         r = services.referral_create(
-            by=sender, case_id=case.pk, service_code=code, note=f"{DEMO_MARK} {name}님 {code} 연계 요청"
+            by=sender,
+            case_id=case.pk,
+            service_code=code,
+            note=f"{DEMO_MARK} {name}님 {Service.objects.get(code=code).name} 연계 요청",
         )
         # Route now whatever the broker: the demo should show desks straight away (idempotent with the task).
         services.referral_route(referral_id=r.pk)

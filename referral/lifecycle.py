@@ -16,7 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from centers.selectors import Actor
-from referral.models import OPEN_STATUSES, CancelReason, DeclineReason, FailReason, Status
+from referral.models import OPEN_STATUSES, CancelReason, DeclineReason, FailReason, RejectReason, Status
 
 
 class Side(StrEnum):
@@ -276,3 +276,27 @@ def allowed_actions(
     """The actions the actor may take on a referral in this state right now (the page's buttons)."""
     sides = side_of(actor, from_center_id=from_center_id, to_center_id=to_center_id)
     return [a for a in USER_ACTIONS if a.side in sides and a.allows(status, routed=routed)]
+
+
+# --- Reason labels: every coded reason an event or a referral can carry, in one place. -----------------
+_ROUTING_REASON_LABELS = {
+    "colocated": _("Outreach desk in the same building"),
+    "only_candidate": _("Only desk available"),
+    "others_full": _("Closer desks are full"),
+    "best_score": _("Best overall score"),
+    "no_candidate": _("No desk left to route to"),
+    "accept_overdue": _("Accept deadline passed"),
+    "contact": _("First contact overdue"),
+    "close": _("Closing overdue"),
+}
+
+
+def reason_label(code: str) -> str:
+    """The Korean (or English) label of a coded reason: decline, fail, cancel, reject, routing, SLA step."""
+    if not code:
+        return ""
+    for choices in (DeclineReason, FailReason, CancelReason, RejectReason):
+        if code in choices.values:
+            return str(choices(code).label)
+    label = _ROUTING_REASON_LABELS.get(code)
+    return str(label) if label is not None else code

@@ -267,6 +267,11 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
             if any(a.takes_assignee for a in actions)
             else [],
             "is_manager": actor.is_manager,
+            "outcome_name": referral.service.outcomes.filter(code=referral.outcome)
+            .values_list("name", flat=True)
+            .first()
+            if referral.outcome
+            else "",
         },
     )
 
