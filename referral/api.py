@@ -155,6 +155,9 @@ def _action_serializer(action: Action, name: str = "") -> type[serializers.Seria
         fields["outcome"] = serializers.CharField(max_length=40)
         fields["achieved"] = serializers.BooleanField(required=False, allow_null=True, default=None)
         fields["detail"] = serializers.DictField(required=False, default=dict)
+    if action.posting:
+        fields["employer_posting"] = serializers.IntegerField(required=False, allow_null=True, default=None)
+        fields["warning_reason"] = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     if action.note:
         fields["note"] = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     # A test holds these names equal to what the service takes (Action.input_names).

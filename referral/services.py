@@ -550,27 +550,67 @@ def referral_complete(
     achieved: bool | None = None,
     detail: dict[str, Any] | None = None,
     note: str = "",
+    employer_posting: int | str | None = None,
+    warning_reason: str = "",
 ) -> Referral:
+    """Close with an outcome of the service. A job placement may name the posting the client was placed
+    through; a placement (an achieved outcome) at a suspect employer needs a reason (409
+    `suspect_employer` without one), kept on the completion event with the employer's status then."""
     clean = _clean_detail(detail)
     note = _note(note)
+    warning_reason = text_validate(warning_reason, field="warning_reason", max_length=NOTE_MAX)
+    posting_id: int | None = None
+    if employer_posting not in (None, ""):
+        try:
+            posting_id = int(employer_posting)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidInput(_("No such job posting."), field="employer_posting") from None
 
     def change(r: Referral, now: dt.datetime) -> Change:
         code = ServiceOutcome.objects.filter(service_id=r.service_id, code=outcome or "").first()
         if code is None:
             raise InvalidInput(_("Choose an outcome of this service."), field="outcome")
         done = code.achieved if achieved is None else bool(achieved)
+        data: dict[str, Any] = {"outcome": code.code, "achieved": done, "detail": clean}
+        if posting_id is not None:
+            data["placement"] = _placement(r, posting_id, placed=done, reason=warning_reason)
         return Change(
             kind=EventKind.COMPLETE,
             fields={"outcome": code.code, "achieved": done, "outcome_detail": clean, "closed_at": now},
             reason=code.code,
             note=note,
-            data={"outcome": code.code, "achieved": done, "detail": clean},
+            data=data,
         )
 
     referral = _transition(referral_id=referral_id, action="complete", by=by, change=change)
     assert referral is not None  # noqa: S101
     notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.COMPLETED)
     return referral
+
+
+def _placement(r: Referral, posting_id: int, *, placed: bool, reason: str) -> dict[str, Any]:
+    """The completion event's record of where the client was placed, as the employer stood at that moment."""
+    if r.service.code != JOB_PLACEMENT:
+        raise InvalidInput(_("A placement posting applies only to job placement referrals."), field="employer_posting")
+    risk = employer_risk_for_postings([posting_id]).get(posting_id)
+    if risk is None:
+        raise InvalidInput(_("No such job posting."), field="employer_posting")
+    if placed and risk["suspect"] and not reason:
+        raise Conflict(
+            _(
+                "The employer of this posting is on the suspect workplace list; "
+                "give the reason for recording the placement."
+            ),
+            code="suspect_employer",
+            postings=[{"id": posting_id, "risk_level": risk["risk_level"], "why": posting_risks(risk)}],
+        )
+    return {
+        "posting": posting_id,
+        "employer": risk["employer_id"],
+        "employer_suspect": risk["suspect"],
+        "risk_level": risk["risk_level"],
+        "warning_reason": reason if risk["suspect"] else "",
+    }
 
 
 def referral_fail(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
@@ -655,7 +695,9 @@ def posting_risks(risk: dict[str, Any]) -> list[str]:
     return why
 
 
-def referral_offer_postings(*, by: User, referral_id: int, posting_ids: Iterable[int], reason: str = "") -> Referral:
+def referral_offer_postings(
+    *, by: User, referral_id: int, posting_ids: Iterable[int | str], reason: str = ""
+) -> Referral:
     """Offer job postings to the client of an open job placement referral (either side may).
 
     Not a lifecycle transition (the status stays), so not through `_transition`; the same locking rule
