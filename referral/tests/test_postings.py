@@ -32,6 +32,7 @@ def placement(mf_counselor: Any, counselor: Any, django_capture_on_commit_callba
 @pytest.fixture
 def low(admin_user_staff: Any) -> JobPosting:
     p = make_posting(admin_user_staff)
+    assert p.employer is not None
     assert p.risk_level == RiskLevel.LOW and not p.employer.suspect
     return p
 
@@ -47,6 +48,7 @@ def high(admin_user_staff: Any) -> JobPosting:
 def suspect_low(admin_user_staff: Any) -> JobPosting:
     """A posting screened low whose employer a reviewer put on the suspect list."""
     p = make_posting(admin_user_staff, title="사무 보조", business_number="1018100340", employer_name="(주)의심사업장")
+    assert p.employer_id is not None
     job_services.employer_set_suspect(employer_id=p.employer_id, by=admin_user_staff, suspect=True, reason="허위 광고")
     return p
 
