@@ -132,6 +132,16 @@ def employer_risk_for_postings(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     }
 
 
+def postings_latest_low_risk(user: User, *, limit: int = 10) -> list[JobPosting]:
+    """The newest postings rated low whose employer is not on the suspect list (offered on a referral's page)."""
+    return list(
+        postings_for(user)
+        .filter(risk_level=RiskLevel.LOW)
+        .filter(Q(employer__isnull=True) | Q(employer__suspect=False))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def require_screening(user: User) -> None:
     """Checking an ad by hand: any staff role that reads postings."""
     _require_read(user)

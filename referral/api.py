@@ -19,7 +19,7 @@ from centers.models import Desk
 from core.api import ModelSerializer
 from referral import lifecycle, selectors, services
 from referral.lifecycle import Action, ActionInput, Assignee
-from referral.models import Priority, Referral, ReferralEvent
+from referral.models import Priority, Referral, ReferralEvent, ReferralPosting
 
 
 def _by(request: Request) -> User:
@@ -96,13 +96,35 @@ class ReferralSerializer(ModelSerializer):
         return lifecycle.status_label(obj.status, obj.to_desk_id is not None)
 
 
+class OfferedPostingSerializer(serializers.Serializer):
+    """A job posting offered on the referral, with its risk as jobs' screening and review rate it now."""
+
+    id = serializers.IntegerField(source="posting_id")
+    title = serializers.CharField(source="posting.title")
+    employer = serializers.SerializerMethodField()
+    suspect = serializers.SerializerMethodField()
+    risk_level = serializers.CharField(source="posting.risk_level")
+
+    def get_employer(self, obj: ReferralPosting) -> str:
+        return str(obj.posting.employer) if obj.posting.employer else ""
+
+    def get_suspect(self, obj: ReferralPosting) -> bool:
+        return bool(obj.posting.employer and obj.posting.employer.suspect)
+
+
+class OfferSerializer(serializers.Serializer):
+    postings = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=20)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class ReferralDetailSerializer(ReferralSerializer):
     events = EventSerializer(many=True, read_only=True)
+    postings = OfferedPostingSerializer(many=True, read_only=True)
     routing = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
 
     class Meta(ReferralSerializer.Meta):
-        fields = [*ReferralSerializer.Meta.fields, "events", "routing", "allowed_actions"]
+        fields = [*ReferralSerializer.Meta.fields, "events", "postings", "routing", "allowed_actions"]
 
     def get_routing(self, obj: Referral) -> dict[str, Any]:
         return selectors.routing_of(obj)
@@ -133,6 +155,9 @@ def _action_serializer(action: Action, name: str = "") -> type[serializers.Seria
         fields["outcome"] = serializers.CharField(max_length=40)
         fields["achieved"] = serializers.BooleanField(required=False, allow_null=True, default=None)
         fields["detail"] = serializers.DictField(required=False, default=dict)
+    if action.posting:
+        fields["employer_posting"] = serializers.IntegerField(required=False, allow_null=True, default=None)
+        fields["warning_reason"] = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     if action.note:
         fields["note"] = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     # A test holds these names equal to what the service takes (Action.input_names).
@@ -211,6 +236,23 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(
             ReferralDetailSerializer(referral, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(request=OfferSerializer, responses=ReferralDetailSerializer)
+    @action_decorator(detail=True, methods=["post"], url_path="postings")
+    def postings(self, request: Request, pk: str | None = None) -> Response:
+        """Offer job postings to the client of a job placement referral (409 `risky_posting` without a
+        reason when one of them is risky)."""
+        referral_id = self._pk()
+        selectors.referral_check_visible(request.user, referral_id)
+        s = OfferSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.referral_offer_postings(
+            by=_by(request),
+            referral_id=referral_id,
+            posting_ids=s.validated_data["postings"],
+            reason=s.validated_data["reason"],
+        )
+        return self._answer(request, referral_id)
 
     def _act(self, request: Request, action: str) -> Response:
         pk = self._pk()

@@ -55,6 +55,8 @@ class Action:
     note: bool = False
     outcome: bool = False
     assignee: Assignee = Assignee.NONE
+    # The job posting the outcome happened at (job placement), with the reason a suspect employer needs.
+    posting: bool = False
     # Offered on the queue's rows as well as on the referral's page.
     in_queue: bool = False
     # The button's look: "primary", "danger" or "".
@@ -78,6 +80,8 @@ class Action:
             names.append("reason")
         if self.outcome:
             names += ["outcome", "achieved", "detail"]
+        if self.posting:
+            names += ["employer_posting", "warning_reason"]
         if self.note:
             names.append("note")
         return tuple(names)
@@ -104,6 +108,8 @@ class ActionInput:
     achieved: bool | None = None
     detail: dict[str, Any] | None = None
     assigned_to: int | str | None = None
+    employer_posting: int | str | None = None
+    warning_reason: str = ""
 
     def for_action(self, action: Action) -> dict[str, Any]:
         return {name: getattr(self, name) for name in action.input_names}
@@ -169,6 +175,7 @@ ACTIONS: dict[str, Action] = {
             Status.COMPLETED,
             Side.RECEIVING,
             outcome=True,
+            posting=True,
             note=True,
             style="primary",
         ),

@@ -170,6 +170,7 @@ class EventKind(models.TextChoices):
     FAIL = "fail", _("Failed")
     CANCEL = "cancel", _("Cancelled")
     ESCALATE = "escalate", _("Escalated")
+    OFFER = "offer", _("Job postings offered")
 
 
 class ReferralEvent(models.Model):
@@ -194,6 +195,30 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral_id}:{self.kind}"
+
+
+class ReferralPosting(models.Model):
+    """A job posting offered to the client of a job placement referral (jobs' screening decides its risk).
+
+    Written only by `services.referral_offer_postings`; a risky posting carries the reason it was offered
+    anyway (the same reason is on the offer event, with the risks as they were at that moment)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    posting = models.ForeignKey(
+        "jobs.JobPosting", on_delete=models.PROTECT, related_name="referral_offers", verbose_name=_("job posting")
+    )
+    offered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    offered_at = models.DateTimeField(_("offered at"))
+    warning_reason = models.TextField(_("reason for offering a risky posting"), blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["offered_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["referral", "posting"], name="uniq_referral_posting")]
+        verbose_name = _("offered job posting")
+        verbose_name_plural = _("offered job postings")
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}:{self.posting_id}"
 
 
 class SlaPolicy(models.Model):

@@ -16,7 +16,16 @@ from centers.models import CENTER_ROLES, Desk
 from centers.selectors import actor_for, desk_list
 from core.errors import PermissionDenied
 from referral.lifecycle import STATUS_FILTERS, UNROUTED, may_assign_others
-from referral.models import OPEN_STATUSES, EventKind, Notification, Priority, Referral, ReferralEvent, Status
+from referral.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Notification,
+    Priority,
+    Referral,
+    ReferralEvent,
+    ReferralPosting,
+    Status,
+)
 
 User = get_user_model()
 
@@ -154,9 +163,14 @@ def referral_get_for(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> R
                 "events", queryset=ReferralEvent.objects.select_related("by", "desk__center").order_by("at", "pk")
             ),
             "service__outcomes",
+            _offered_postings(),
         )
     )
     return get_object_or_404(qs, pk=pk)
+
+
+def _offered_postings() -> Prefetch:
+    return Prefetch("postings", queryset=ReferralPosting.objects.select_related("posting__employer", "offered_by"))
 
 
 def referral_get_for_api(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> Referral:
@@ -167,7 +181,8 @@ def referral_get_for_api(user: AbstractBaseUser | AnonymousUser, pk: int | str) 
         referrals_visible_to(user)
         .select_related("client", "service", "from_center", "to_center", "to_desk")
         .prefetch_related(
-            Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "desk").order_by("at", "pk"))
+            Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "desk").order_by("at", "pk")),
+            _offered_postings(),
         )
     )
     return get_object_or_404(qs, pk=pk)

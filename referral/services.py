@@ -22,6 +22,7 @@ from cases.validation import text_validate
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
 from core.errors import (
+    Conflict,
     ConsentRequired,
     DuplicateReferral,
     InvalidInput,
@@ -31,6 +32,8 @@ from core.errors import (
 )
 from core.orm import prefetched
 from core.queueing import enqueue_on_commit
+from jobs.models import RiskLevel
+from jobs.selectors import employer_risk_for_postings
 from referral import lifecycle, routing, sla
 from referral.lifecycle import Action, ActionInput, Side, action_label, may_assign_others, side_of, status_label
 from referral.models import (
@@ -40,6 +43,7 @@ from referral.models import (
     Priority,
     Referral,
     ReferralEvent,
+    ReferralPosting,
     RejectReason,
     Status,
 )
@@ -47,6 +51,11 @@ from referral.notifications import NotificationKind, desk_staff_ids, manager_ids
 from referral.signals import referral_changed
 
 NOTE_MAX = 2000
+# The service whose referrals carry job postings (the safe job market tie-in).
+JOB_PLACEMENT = "job_placement"
+OFFER_MAX = 20
+# Posting risks that need a reason to be offered (or placed at) anyway; a suspect employer needs one too.
+RISKY_LEVELS = frozenset({RiskLevel.HIGH, RiskLevel.MEDIUM})
 
 
 @dataclass
@@ -239,6 +248,7 @@ def referral_create(
         _enqueue_route(referral.pk)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
     prefetched(referral, "events", [event])
+    prefetched(referral, "postings", [])
     return referral
 
 
@@ -540,27 +550,67 @@ def referral_complete(
     achieved: bool | None = None,
     detail: dict[str, Any] | None = None,
     note: str = "",
+    employer_posting: int | str | None = None,
+    warning_reason: str = "",
 ) -> Referral:
+    """Close with an outcome of the service. A job placement may name the posting the client was placed
+    through; a placement (an achieved outcome) at a suspect employer needs a reason (409
+    `suspect_employer` without one), kept on the completion event with the employer's status then."""
     clean = _clean_detail(detail)
     note = _note(note)
+    warning_reason = text_validate(warning_reason, field="warning_reason", max_length=NOTE_MAX)
+    posting_id: int | None = None
+    if employer_posting not in (None, ""):
+        try:
+            posting_id = int(employer_posting)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidInput(_("No such job posting."), field="employer_posting") from None
 
     def change(r: Referral, now: dt.datetime) -> Change:
         code = ServiceOutcome.objects.filter(service_id=r.service_id, code=outcome or "").first()
         if code is None:
             raise InvalidInput(_("Choose an outcome of this service."), field="outcome")
         done = code.achieved if achieved is None else bool(achieved)
+        data: dict[str, Any] = {"outcome": code.code, "achieved": done, "detail": clean}
+        if posting_id is not None:
+            data["placement"] = _placement(r, posting_id, placed=done, reason=warning_reason)
         return Change(
             kind=EventKind.COMPLETE,
             fields={"outcome": code.code, "achieved": done, "outcome_detail": clean, "closed_at": now},
             reason=code.code,
             note=note,
-            data={"outcome": code.code, "achieved": done, "detail": clean},
+            data=data,
         )
 
     referral = _transition(referral_id=referral_id, action="complete", by=by, change=change)
     assert referral is not None  # noqa: S101
     notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.COMPLETED)
     return referral
+
+
+def _placement(r: Referral, posting_id: int, *, placed: bool, reason: str) -> dict[str, Any]:
+    """The completion event's record of where the client was placed, as the employer stood at that moment."""
+    if r.service.code != JOB_PLACEMENT:
+        raise InvalidInput(_("A placement posting applies only to job placement referrals."), field="employer_posting")
+    risk = employer_risk_for_postings([posting_id]).get(posting_id)
+    if risk is None:
+        raise InvalidInput(_("No such job posting."), field="employer_posting")
+    if placed and risk["suspect"] and not reason:
+        raise Conflict(
+            _(
+                "The employer of this posting is on the suspect workplace list; "
+                "give the reason for recording the placement."
+            ),
+            code="suspect_employer",
+            postings=[{"id": posting_id, "risk_level": risk["risk_level"], "why": posting_risks(risk)}],
+        )
+    return {
+        "posting": posting_id,
+        "employer": risk["employer_id"],
+        "employer_suspect": risk["suspect"],
+        "risk_level": risk["risk_level"],
+        "warning_reason": reason if risk["suspect"] else "",
+    }
 
 
 def referral_fail(*, referral_id: int, by: User, reason: str, note: str = "") -> Referral:
@@ -630,6 +680,104 @@ def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: User | None =
         if referral is not None:
             done += 1
     return done
+
+
+# --- Job postings offered to the client of a job placement referral ---
+
+
+def posting_risks(risk: dict[str, Any]) -> list[str]:
+    """Why a posting needs a reason to be offered: its screening risk, its employer on the suspect list."""
+    why = []
+    if risk["risk_level"] in RISKY_LEVELS:
+        why.append(f"risk_{risk['risk_level']}")
+    if risk["suspect"]:
+        why.append("suspect_employer")
+    return why
+
+
+def referral_offer_postings(
+    *, by: User, referral_id: int, posting_ids: Iterable[int | str], reason: str = ""
+) -> Referral:
+    """Offer job postings to the client of an open job placement referral (either side may).
+
+    Not a lifecycle transition (the status stays), so not through `_transition`; the same locking rule
+    holds: the referral row is locked before its status is read. Postings already offered are left
+    as they were; a posting rated high or medium, or whose employer is suspect, needs a reason (409
+    `risky_posting` without one), kept on the posting's offer and on the event with the risks of the moment.
+    """
+    reason = text_validate(reason, field="reason", max_length=NOTE_MAX).strip()
+    try:
+        ids = sorted({int(i) for i in posting_ids})
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Choose job postings by their number."), field="postings") from None
+    if not ids:
+        raise InvalidInput(_("Choose at least one job posting."), field="postings")
+    if len(ids) > OFFER_MAX:
+        raise InvalidInput(_("Offer at most %(n)s job postings at once.") % {"n": OFFER_MAX}, field="postings")
+    actor = actor_for(by)
+    if actor.is_ministry:
+        raise PermissionDenied(_("Ministry accounts cannot act on referrals."))
+    with transaction.atomic():
+        referral = (
+            Referral.objects.select_for_update(of=("self",)).select_related("service").filter(pk=referral_id).first()
+        )
+        if referral is None or not side_of(
+            actor, from_center_id=referral.from_center_id, to_center_id=referral.to_center_id
+        ):
+            raise NotFound(_("No such referral."))
+        if referral.service.code != JOB_PLACEMENT:
+            raise Conflict(_("Only job placement referrals carry job postings."), code="not_job_placement")
+        if referral.status not in OPEN_STATUSES:
+            raise InvalidTransition(
+                _("This referral is %(status)s; job postings can be offered only while it is open.")
+                % {"status": status_label(referral.status, referral.to_desk_id is not None)}
+            )
+        risks = employer_risk_for_postings(ids)
+        missing = [i for i in ids if i not in risks]
+        if missing:
+            raise InvalidInput(
+                _("No such job posting: %(ids)s.") % {"ids": ", ".join(map(str, missing))}, field="postings"
+            )
+        already = set(referral.postings.filter(posting_id__in=ids).values_list("posting_id", flat=True))
+        new = [i for i in ids if i not in already]
+        risky = [{"id": i, "risk_level": risks[i]["risk_level"], "why": posting_risks(risks[i])} for i in new]
+        risky = [r for r in risky if r["why"]]
+        if risky and not reason:
+            raise Conflict(
+                _("Some of these job postings are risky; give the reason for offering them anyway."),
+                code="risky_posting",
+                postings=risky,
+            )
+        if new:
+            now = timezone.now()
+            risky_ids = {r["id"] for r in risky}
+            ReferralPosting.objects.bulk_create(
+                ReferralPosting(
+                    referral=referral,
+                    posting_id=i,
+                    offered_by=by,
+                    offered_at=now,
+                    warning_reason=reason if i in risky_ids else "",
+                )
+                for i in new
+            )
+            ReferralEvent.objects.create(
+                referral=referral,
+                at=now,
+                by=by,
+                kind=EventKind.OFFER,
+                from_status=referral.status,
+                to_status=referral.status,
+                desk_id=referral.to_desk_id,
+                note=reason,
+                data={
+                    "postings": [
+                        {"id": i, "risk_level": risks[i]["risk_level"], "suspect": risks[i]["suspect"]} for i in new
+                    ],
+                    "risky": risky,
+                },
+            )
+    return referral
 
 
 # --- Any action of the lifecycle table, by its code (the pages' forms and the API's actions) ---

@@ -10,5 +10,7 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
+    # Before `act`, whose slug would take "postings" for a lifecycle action.
+    path("<int:pk>/postings/", views.offer_postings, name="offer_postings"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

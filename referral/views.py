@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +25,10 @@ from django_htmx.middleware import HtmxDetails
 from centers.models import Service
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, PermissionDenied
+from jobs.selectors import postings_latest_low_risk
 from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
-from referral.models import Priority
+from referral.models import OPEN_STATUSES, Priority
 
 PAGE_SIZE = 50
 
@@ -272,8 +274,57 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
             .first()
             if referral.outcome
             else "",
+            **_postings_context(request, referral),
         },
     )
+
+
+def _postings_context(request: StaffRequest, referral: Any) -> dict[str, Any]:
+    """The offered postings with their risks, and the offer form's choices (job placement referrals only)."""
+    if referral.service.code != services.JOB_PLACEMENT:
+        return {"is_placement": False}
+    can_offer = referral.status in OPEN_STATUSES
+    return {
+        "is_placement": True,
+        "offered": list(referral.postings.all()),
+        "can_offer": can_offer,
+        "low_risk": postings_latest_low_risk(request.user) if can_offer else [],
+    }
+
+
+def _risky_text(exc: DomainError) -> str:
+    """The 409 `risky_posting` as a page message: which postings, and why each needs a reason."""
+    why_labels = {
+        "risk_high": _("high risk"),
+        "risk_medium": _("medium risk"),
+        "suspect_employer": _("suspect workplace"),
+    }
+    rows = [
+        f"#{p['id']} ({', '.join(str(why_labels.get(w, w)) for w in p['why'])})" for p in exc.extra.get("postings", [])
+    ]
+    return f"{exc.detail} {'; '.join(rows)}"
+
+
+@login_required
+@require_POST
+def offer_postings(request: StaffRequest, pk: int) -> HttpResponseBase:
+    target = reverse("referral:detail", args=[pk])
+    typed = [t for t in re.split(r"[\s,]+", request.POST.get("posting_ids", "")) if t]
+    try:
+        selectors.referral_check_visible(request.user, pk)
+        services.referral_offer_postings(
+            by=request.user,
+            referral_id=pk,
+            posting_ids=[*request.POST.getlist("postings"), *typed],
+            reason=request.POST.get("reason", ""),
+        )
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except DomainError as exc:
+        messages.error(request, _risky_text(exc) if exc.code == "risky_posting" else _error_text(exc))
+        return redirect(target)
+    messages.success(request, _("Job postings offered."))
+    return redirect(target)
 
 
 def _form_input(post: Any) -> ActionInput:
@@ -290,6 +341,8 @@ def _form_input(post: Any) -> ActionInput:
         achieved={"yes": True, "no": False}.get(post.get("achieved", "")),
         detail=detail,
         assigned_to=post.get("assigned_to") or None,
+        employer_posting=post.get("employer_posting") or None,
+        warning_reason=post.get("warning_reason", ""),
     )
 
 

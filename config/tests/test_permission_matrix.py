@@ -155,6 +155,16 @@ for _action in ("accept", "decline", "assign", "start", "hold", "resume", "compl
         "admin": 404,
         "anonymous": 401,
     }
+# Offering job postings: either side of the referral may; the matrix's referrals are not job placements, so
+# the own center's answer is the domain refusal (409 not_job_placement) and another center's a 404
+# (referral/tests/test_postings.py offers on a real job placement referral).
+API[("POST", "/api/v1/referrals/{id}/postings/")] = {
+    A: {"sent": 409, "received": 409, "other": 404},
+    M: {"sent": 409, "received": 409, "other": 404},
+    "ministry": 403,
+    "admin": 404,
+    "anonymous": 401,
+}
 # Partner import batches: counselor and manager of the uploading center upload; a manager who did not
 # upload approves (the counselor uploaded the `own` batch); another center's batch does not exist.
 API[("POST", "/api/v1/imports/")] = {A: 201, M: 201, **DENY_PII}
@@ -263,6 +273,14 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "referral:act"): {
         A: {"sent": 403, "received": 302, "other": 404},
         M: {"sent": 403, "received": 302, "other": 404},
+        "ministry": 403,
+        "admin": 404,
+        "anonymous": LOGIN,
+    },
+    # The offer form answers with a redirect and a message (not a job placement) on either side.
+    ("POST", "referral:offer_postings"): {
+        A: {"sent": 302, "received": 302, "other": 404},
+        M: {"sent": 302, "received": 302, "other": 404},
         "ministry": 403,
         "admin": 404,
         "anonymous": LOGIN,
@@ -553,6 +571,7 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         "complete": {"outcome": "benefit_granted", "achieved": True},
         "fail": {"reason": "no_show"},
         "cancel": {"reason": "client_request"},
+        "postings": {"postings": [world.ids["job"]["none"]], "reason": "본인 희망"},
     }
     return bodies.get(action, {})
 
@@ -689,6 +708,7 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:consent_withdraw": lambda: {"pk": world.ids["consent"][scope]},
         "referral:detail": lambda: {"pk": _referral_id(world, scope, None)},
         "referral:act": lambda: {"pk": _referral_id(world, scope, "accept"), "action": "accept"},
+        "referral:offer_postings": lambda: {"pk": _referral_id(world, scope, None)},
         "jobs:posting_detail": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:posting_review": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:posting_report": lambda: {"pk": world.ids["job"]["none"]},
@@ -724,6 +744,8 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
         return {"case": world.ids["case"]["other"], "service": "policy_microloan"}
     if name == "referral:bulk_assign":
         return {"ids": [world.ids["referral"]["other"], world.ids["referral"]["sent"]], "assigned_to": "1"}
+    if name == "referral:offer_postings":
+        return {"postings": [str(world.ids["job"]["none"])], "reason": "본인 희망"}
     if name == "set_language":
         return {"language": "en", "next": "/"}
     return {}
