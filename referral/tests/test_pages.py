@@ -131,13 +131,18 @@ def test_other_centers_get_404_and_ministry_403_on_pages(
     assert web(ministry_user).get(reverse("referral:queue")).status_code == 403
 
 
-def test_notifications_page_lists_and_marks_read(counselor, mf_counselor, web, django_capture_on_commit_callbacks):
+def test_notifications_page_lists_and_a_post_marks_read(
+    counselor, mf_counselor, web, django_capture_on_commit_callbacks
+):
     walk_to("accepted", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
     c = web(counselor)
     home = c.get(reverse("referral:outgoing")).content.decode()
     assert 'data-testid="unread-count">1<' in home
     html = c.get(reverse("referral:notifications")).content.decode()
     assert "접수되었습니다" in html
+    # Reading the page changes nothing (a GET); the "mark all read" button (a POST) does.
+    assert Notification.objects.filter(user=counselor, read_at__isnull=True).count() == 1
+    c.post(reverse("referral:notifications"))
     assert not Notification.objects.filter(user=counselor, read_at__isnull=True).exists()
     assert 'data-testid="unread-count"' not in c.get(reverse("referral:outgoing")).content.decode()
 
