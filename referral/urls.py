@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("sent/", views.outgoing, name="outgoing"),
     path("new/", views.create, name="create"),
+    path("new/many/", views.create_many, name="create_many"),
     path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("notifications/", views.notification_list, name="notifications"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),

@@ -91,6 +91,59 @@ def create(request: StaffRequest) -> HttpResponse:
     return redirect(target)
 
 
+def _referral_rows(post: Any) -> list[services.ReferralRequest]:
+    """The case page's suggestion rows (one service, priority and note each, in order); with `only`,
+    the one row whose own button was pressed."""
+    codes, priorities, notes = post.getlist("service"), post.getlist("priority"), post.getlist("note")
+    if not (len(codes) == len(priorities) == len(notes)):
+        return []
+    rows = [
+        services.ReferralRequest(service_code=c, priority=p or Priority.NORMAL, note=n)
+        for c, p, n in zip(codes, priorities, notes, strict=True)
+    ]
+    only = post.get("only")
+    return [r for r in rows if r.service_code == only] if only else rows
+
+
+@login_required
+@require_POST
+def create_many(request: StaffRequest) -> HttpResponse:
+    """The case page's suggestions, sent in one POST: all of them or, on a domain error, none."""
+    target = _safe_next(request, reverse("referral:outgoing"))
+    try:
+        created = services.referral_create_many(
+            by=request.user, case_id=request.POST.get("case", ""), rows=_referral_rows(request.POST)
+        )
+    except DuplicateReferral as exc:
+        messages.error(
+            request,
+            format_html(
+                '{} {} <a href="{}">{}</a>',
+                _error_text(exc),
+                _("Nothing was sent."),
+                reverse("referral:detail", args=[exc.existing_id]),
+                _("Open the existing referral"),
+            ),
+        )
+        return redirect(target)
+    except DomainError as exc:
+        messages.error(request, f"{_error_text(exc)} {_('Nothing was sent.')}")
+        return redirect(target)
+    if len(created) == 1:
+        messages.success(
+            request,
+            _("Referral R%(id)s for %(service)s sent; a desk is being chosen.")
+            % {"id": created[0].pk, "service": created[0].service.name},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(n)s referrals sent (%(ids)s); desks are being chosen.")
+            % {"n": len(created), "ids": ", ".join(f"R{r.pk}" for r in created)},
+        )
+    return redirect(target)
+
+
 def _filters(request: HttpRequest, default_status: str = "") -> selectors.QueueFilters:
     g = request.GET
     return selectors.QueueFilters(
