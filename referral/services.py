@@ -692,3 +692,11 @@ def referral_pii_read(*, by: User, referral: Referral, view: str, ip: str | None
     from cases.services import pii_access_log_write
 
     pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip)
+
+
+def referral_slip_print(*, by: User, referral: Referral, view: str, ip: str | None = None) -> None:
+    """Record that the user printed the client's slip (PIPA access log, action "print")."""
+    from cases.models import AccessAction
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip, action=AccessAction.PRINT)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/slip/", views.slip, name="slip"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -27,6 +27,7 @@ from core.errors import DomainError, DuplicateReferral, PermissionDenied
 from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
 from referral.models import Priority
+from referral.slip import slip_filename, slip_pdf
 
 PAGE_SIZE = 50
 
@@ -322,6 +323,22 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
             "is_manager": actor.is_manager,
         },
     )
+
+
+@login_required
+def slip(request: StaffRequest, pk: int) -> HttpResponse:
+    """The referral slip to print for the client (a PDF shown inline); printing is an access record."""
+    try:
+        referral = selectors.referral_get_for_slip(request.user, pk)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    pdf = slip_pdf(referral)
+    services.referral_slip_print(
+        by=request.user, referral=referral, view="referral:slip", ip=request.META.get("REMOTE_ADDR")
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{slip_filename(referral)}"'
+    return response
 
 
 def _form_input(post: Any) -> ActionInput:
