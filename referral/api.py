@@ -216,7 +216,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action_decorator(detail=True, methods=["get"])
-    def slip(self, request: Request, pk: str | None = None) -> HttpResponse:
+    def slip(self, request: Request, pk: str | None = None, format: str | None = None) -> HttpResponse:  # noqa: A002
         """The client's referral slip (A4 Korean PDF), written to the access record as a print."""
         referral = selectors.referral_get_for_slip(request.user, self._pk())
         pdf = slip_pdf(referral)
