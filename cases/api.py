@@ -201,7 +201,7 @@ class CaseDetailSerializer(CaseSerializer):
         rows = obj.referrals.order_by("created_at", "pk").values(  # type: ignore[attr-defined]
             "id", "status", "outcome", "service__code", "to_center__code", "to_desk__code"
         )
-        return CaseReferralSerializer(rows, many=True).data
+        return list(CaseReferralSerializer(rows, many=True).data)
 
 
 class CaseInputSerializer(serializers.Serializer):

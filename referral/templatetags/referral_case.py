@@ -25,7 +25,7 @@ from referral.models import (
 
 register = template.Library()
 
-_REASON_LABELS: dict[str, dict[str, str]] = {
+_REASON_LABELS: dict[str, dict[str, Any]] = {
     Status.FAILED: dict(FailReason.choices),
     Status.CANCELLED: dict(CancelReason.choices),
     Status.REJECTED: {**dict(DeclineReason.choices), **dict(RejectReason.choices)},
@@ -50,7 +50,7 @@ def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
     names = dict(Service.objects.filter(code__in=[s.service for s in suggestions]).values_list("code", "name"))
     consents = [c for c in case.client.consents.all() if c.purpose == ConsentPurpose.REFERRAL and c.is_valid_at(now)]
     # One joined query and one for the outcome names, however many referrals the case has.
-    referrals = (
+    referrals: list[Any] = (
         list(
             selectors.referrals_visible_to(request.user)
             .filter(case_id=case.pk)
