@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -180,12 +180,32 @@ class CaseSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+class CaseReferralSerializer(serializers.Serializer):
+    """A referral of the case as plain values (cases may not import referral: read through `case.referrals`)."""
+
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service__code")
+    status = serializers.CharField()
+    to_center = serializers.CharField(source="to_center__code", allow_null=True)
+    to_desk = serializers.CharField(source="to_desk__code", allow_null=True)
+    outcome = serializers.CharField()
+
+
 class CaseDetailSerializer(CaseSerializer):
     notes = CaseNoteSerializer(many=True, read_only=True)
+    referrals = serializers.SerializerMethodField()
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "notes"]
+        fields = [*CaseSerializer.Meta.fields, "notes", "referrals"]
         read_only_fields = fields
+
+    @extend_schema_field(CaseReferralSerializer(many=True))
+    def get_referrals(self, obj: Case) -> list[dict[str, Any]]:
+        # One joined query of values; codes as in the referral API's answers.
+        rows = obj.referrals.order_by("created_at", "pk").values(  # type: ignore[attr-defined]
+            "id", "status", "outcome", "service__code", "to_center__code", "to_desk__code"
+        )
+        return list(CaseReferralSerializer(rows, many=True).data)
 
 
 class CaseInputSerializer(serializers.Serializer):

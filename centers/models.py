@@ -99,6 +99,8 @@ class Service(models.Model):
     name_en = models.CharField(_("English name"), max_length=100)
     domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices, db_index=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    # What the client brings to the first meeting (the referral slip lists it), one item a line.
+    bring = models.TextField(_("what to bring"), blank=True)
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -107,6 +109,10 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def bring_items(self) -> list[str]:
+        return [line.strip() for line in self.bring.splitlines() if line.strip()]
 
 
 class ServiceOutcome(models.Model):

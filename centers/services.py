@@ -114,7 +114,7 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
     region_names = {r["name"] for r in regions}
 
     p = data_dir / "services.csv"
-    for line, r in _rows(p, ["code", "domain", "name", "name_en", "outcomes"]):
+    for line, r in _rows(p, ["code", "domain", "name", "name_en", "outcomes", "bring"]):
         _check(p, line, r["domain"] in Domain.values, f"unknown domain {r['domain']!r}")
         _check(p, line, bool(r["name"]), "name is empty")
         outcomes = []
@@ -125,7 +125,9 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
             )
             outcomes.append({"code": parts[0], "name": parts[1], "name_en": parts[2], "achieved": parts[3] == "1"})
         _check(p, line, bool(outcomes), "a service needs at least one outcome")
-        services.append({**r, "outcomes": outcomes, "line": line})
+        bring = [item.strip() for item in r["bring"].split("|") if item.strip()]
+        _check(p, line, bool(bring), "a service needs at least one item to bring (the referral slip lists them)")
+        services.append({**r, "outcomes": outcomes, "bring": "\n".join(bring), "line": line})
     service_codes = {s["code"] for s in services}
 
     p = data_dir / "centers.csv"
@@ -227,7 +229,13 @@ def directory_load(*, data_dir: Path = DATA_DIR) -> LoadResult:
             svc = _upsert(
                 Service,
                 {"code": s["code"]},
-                {"name": s["name"], "name_en": s["name_en"], "domain": s["domain"], "sort_order": order},
+                {
+                    "name": s["name"],
+                    "name_en": s["name_en"],
+                    "domain": s["domain"],
+                    "sort_order": order,
+                    "bring": s["bring"],
+                },
                 result,
                 "services",
             )

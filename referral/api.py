@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as action_decorator
@@ -20,6 +21,7 @@ from core.api import ModelSerializer
 from referral import lifecycle, selectors, services
 from referral.lifecycle import Action, ActionInput, Assignee
 from referral.models import Priority, Referral, ReferralEvent, ReferralPosting
+from referral.slip import slip_filename, slip_pdf
 
 
 def _by(request: Request) -> User:
@@ -253,6 +255,19 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             reason=s.validated_data["reason"],
         )
         return self._answer(request, referral_id)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action_decorator(detail=True, methods=["get"])
+    def slip(self, request: Request, pk: str | None = None, format: str | None = None) -> HttpResponse:  # noqa: A002
+        """The client's referral slip (A4 Korean PDF), written to the access record as a print."""
+        referral = selectors.referral_get_for_slip(request.user, self._pk())
+        pdf = slip_pdf(referral)
+        services.referral_slip_print(
+            by=_by(request), referral=referral, view="api:referral-slip", ip=request.META.get("REMOTE_ADDR")
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{slip_filename(referral)}"'
+        return response
 
     def _act(self, request: Request, action: str) -> Response:
         pk = self._pk()

@@ -233,3 +233,12 @@ def desk_list_with_load() -> QuerySet[Desk]:
 
 def unread_notification_count(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def referral_get_for_slip(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> Referral:
+    """What the referral slip prints: the receiving desk and its center, the service, the sender. Sending
+    and receiving side only (others 404); one joined query."""
+    qs = referrals_visible_to(user).select_related(
+        "client", "service", "to_desk__center", "from_center", "from_desk", "created_by"
+    )
+    return get_object_or_404(qs, pk=pk)

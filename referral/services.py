@@ -252,6 +252,35 @@ def referral_create(
     return referral
 
 
+@dataclass(frozen=True)
+class ReferralRequest:
+    """One row of a case page's "send all suggested" form, parsed at the edge."""
+
+    service_code: str
+    priority: str = Priority.NORMAL
+    note: str = ""
+
+
+MANY_MAX = 20
+
+
+def referral_create_many(*, by: User, case_id: int | str, rows: Iterable[ReferralRequest]) -> list[Referral]:
+    """Every row's referral or none: one transaction, so the first domain error (a duplicate, a missing
+    consent) rolls back the ones already created and their routing is never enqueued."""
+    rows = list(rows)
+    if not rows:
+        raise InvalidInput(_("Choose at least one service to refer."), field="service")
+    if len(rows) > MANY_MAX:
+        raise InvalidInput(_("Too many referrals at once."), field="service")
+    if len({r.service_code for r in rows}) != len(rows):
+        raise InvalidInput(_("Each service can be referred once."), field="service")
+    with transaction.atomic():
+        return [
+            referral_create(by=by, case_id=case_id, service_code=r.service_code, priority=r.priority, note=r.note)
+            for r in rows
+        ]
+
+
 def _enqueue_route(referral_id: int) -> None:
     from referral.tasks import route_referral
 
@@ -811,3 +840,11 @@ def referral_pii_read(*, by: User, referral: Referral, view: str, ip: str | None
     from cases.services import pii_access_log_write
 
     pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip)
+
+
+def referral_slip_print(*, by: User, referral: Referral, view: str, ip: str | None = None) -> None:
+    """Record that the user printed the client's slip (PIPA access log, action "print")."""
+    from cases.models import AccessAction
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip, action=AccessAction.PRINT)

@@ -6,11 +6,13 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("sent/", views.outgoing, name="outgoing"),
     path("new/", views.create, name="create"),
+    path("new/many/", views.create_many, name="create_many"),
     path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("notifications/", views.notification_list, name="notifications"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
     # Before `act`, whose slug would take "postings" for a lifecycle action.
     path("<int:pk>/postings/", views.offer_postings, name="offer_postings"),
+    path("<int:pk>/slip/", views.slip, name="slip"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -29,6 +29,7 @@ from jobs.selectors import postings_latest_low_risk
 from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
 from referral.models import OPEN_STATUSES, Priority
+from referral.slip import slip_filename, slip_pdf
 
 PAGE_SIZE = 50
 
@@ -90,6 +91,59 @@ def create(request: StaffRequest) -> HttpResponse:
         _("Referral R%(id)s for %(service)s sent; a desk is being chosen.")
         % {"id": referral.pk, "service": referral.service.name},
     )
+    return redirect(target)
+
+
+def _referral_rows(post: Any) -> list[services.ReferralRequest]:
+    """The case page's suggestion rows (one service, priority and note each, in order); with `only`,
+    the one row whose own button was pressed."""
+    codes, priorities, notes = post.getlist("service"), post.getlist("priority"), post.getlist("note")
+    if not (len(codes) == len(priorities) == len(notes)):
+        return []
+    rows = [
+        services.ReferralRequest(service_code=c, priority=p or Priority.NORMAL, note=n)
+        for c, p, n in zip(codes, priorities, notes, strict=True)
+    ]
+    only = post.get("only")
+    return [r for r in rows if r.service_code == only] if only else rows
+
+
+@login_required
+@require_POST
+def create_many(request: StaffRequest) -> HttpResponse:
+    """The case page's suggestions, sent in one POST: all of them or, on a domain error, none."""
+    target = _safe_next(request, reverse("referral:outgoing"))
+    try:
+        created = services.referral_create_many(
+            by=request.user, case_id=request.POST.get("case", ""), rows=_referral_rows(request.POST)
+        )
+    except DuplicateReferral as exc:
+        messages.error(
+            request,
+            format_html(
+                '{} {} <a href="{}">{}</a>',
+                _error_text(exc),
+                _("Nothing was sent."),
+                reverse("referral:detail", args=[exc.existing_id]),
+                _("Open the existing referral"),
+            ),
+        )
+        return redirect(target)
+    except DomainError as exc:
+        messages.error(request, f"{_error_text(exc)} {_('Nothing was sent.')}")
+        return redirect(target)
+    if len(created) == 1:
+        messages.success(
+            request,
+            _("Referral R%(id)s for %(service)s sent; a desk is being chosen.")
+            % {"id": created[0].pk, "service": created[0].service.name},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(n)s referrals sent (%(ids)s); desks are being chosen.")
+            % {"n": len(created), "ids": ", ".join(f"R{r.pk}" for r in created)},
+        )
     return redirect(target)
 
 
@@ -325,6 +379,22 @@ def offer_postings(request: StaffRequest, pk: int) -> HttpResponseBase:
         return redirect(target)
     messages.success(request, _("Job postings offered."))
     return redirect(target)
+
+
+@login_required
+def slip(request: StaffRequest, pk: int) -> HttpResponse:
+    """The referral slip to print for the client (a PDF shown inline); printing is an access record."""
+    try:
+        referral = selectors.referral_get_for_slip(request.user, pk)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    pdf = slip_pdf(referral)
+    services.referral_slip_print(
+        by=request.user, referral=referral, view="referral:slip", ip=request.META.get("REMOTE_ADDR")
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{slip_filename(referral)}"'
+    return response
 
 
 def _form_input(post: Any) -> ActionInput:

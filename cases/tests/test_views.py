@@ -58,7 +58,7 @@ def test_referral_form_is_rendered_only_when_the_referral_view_exists(counselor,
     case = make_case(counselor, needs=[{"domain": "employment", "code": "job_search"}])
     page = web(counselor).get(reverse("cases:case_detail", args=[case.pk])).content.decode()
     try:
-        url = reverse("referral:create")
+        url = reverse("referral:create_many")
     except NoReverseMatch:
         assert "referral-form" not in page
     else:

@@ -144,6 +144,14 @@ API: dict[tuple[str, str], dict[str, Expect]] = {
         "anonymous": 401,
     },
 }
+# The referral slip (a PDF): both sides print it; it is a print in the access record.
+API[("GET", "/api/v1/referrals/{id}/slip/")] = {
+    A: {"sent": 200, "received": 200, "other": 404},
+    M: {"sent": 200, "received": 200, "other": 404},
+    "ministry": 403,
+    "admin": 404,
+    "anonymous": 401,
+}
 _RECEIVING = {"sent": 403, "received": 200, "other": 404}
 _SENDING = {"sent": 200, "received": 403, "other": 404}
 for _action in ("accept", "decline", "assign", "start", "hold", "resume", "complete", "fail", "cancel"):
@@ -253,6 +261,20 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
         M: {"other": 302},
         "ministry": 302,
         "admin": 302,
+        "anonymous": LOGIN,
+    },
+    ("POST", "referral:create_many"): {
+        A: {"other": 302},
+        M: {"other": 302},
+        "ministry": 302,
+        "admin": 302,
+        "anonymous": LOGIN,
+    },
+    ("GET", "referral:slip"): {
+        A: {"sent": 200, "received": 200, "other": 404},
+        M: {"sent": 200, "received": 200, "other": 404},
+        "ministry": 403,
+        "admin": 404,
         "anonymous": LOGIN,
     },
     ("POST", "referral:bulk_assign"): {
@@ -707,6 +729,7 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:consent_add": lambda: {"pk": world.ids["client"][scope]},
         "cases:consent_withdraw": lambda: {"pk": world.ids["consent"][scope]},
         "referral:detail": lambda: {"pk": _referral_id(world, scope, None)},
+        "referral:slip": lambda: {"pk": _referral_id(world, scope, None)},
         "referral:act": lambda: {"pk": _referral_id(world, scope, "accept"), "action": "accept"},
         "referral:offer_postings": lambda: {"pk": _referral_id(world, scope, None)},
         "jobs:posting_detail": lambda: {"pk": world.ids["job"]["none"]},
@@ -742,6 +765,14 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
     if name == "referral:create":
         # A referral from another center's case: must be refused (a message, nothing created).
         return {"case": world.ids["case"]["other"], "service": "policy_microloan"}
+    if name == "referral:create_many":
+        # Another center's case: refused whole (a message, nothing created).
+        return {
+            "case": world.ids["case"]["other"],
+            "service": ["policy_microloan", "job_placement"],
+            "priority": ["normal", "urgent"],
+            "note": ["", ""],
+        }
     if name == "referral:bulk_assign":
         return {"ids": [world.ids["referral"]["other"], world.ids["referral"]["sent"]], "assigned_to": "1"}
     if name == "referral:offer_postings":

@@ -10,22 +10,71 @@ from django.utils import timezone
 from cases.models import Case, ConsentPurpose
 from cases.suggestions import suggest_for_case
 from centers.models import Service
-from referral.models import Priority
+from referral import selectors
+from referral.lifecycle import status_label
+from referral.models import (
+    OPEN_STATUSES,
+    CancelReason,
+    DeclineReason,
+    FailReason,
+    Priority,
+    Referral,
+    RejectReason,
+    Status,
+)
 
 register = template.Library()
+
+_REASON_LABELS: dict[str, dict[str, Any]] = {
+    Status.FAILED: dict(FailReason.choices),
+    Status.CANCELLED: dict(CancelReason.choices),
+    Status.REJECTED: {**dict(DeclineReason.choices), **dict(RejectReason.choices)},
+}
+
+
+def outcome_label(referral: Referral) -> str:
+    """How a closed referral ended: the service's outcome name, or the coded reason in words."""
+    if referral.outcome:
+        names = {o.code: o.name for o in referral.service.outcomes.all()}
+        return names.get(referral.outcome, referral.outcome)
+    if referral.reason:
+        return str(_REASON_LABELS.get(referral.status, {}).get(referral.reason, referral.reason))
+    return ""
 
 
 @register.inclusion_tag("referral/_case_referrals.html", takes_context=True)
 def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
     now = timezone.now()
+    request = context.get("request")
     suggestions = suggest_for_case(case, today=timezone.localdate())
     names = dict(Service.objects.filter(code__in=[s.service for s in suggestions]).values_list("code", "name"))
     consents = [c for c in case.client.consents.all() if c.purpose == ConsentPurpose.REFERRAL and c.is_valid_at(now)]
+    # One joined query and one for the outcome names, however many referrals the case has.
+    referrals: list[Any] = (
+        list(
+            selectors.referrals_visible_to(request.user)
+            .filter(case_id=case.pk)
+            .select_related("service", "to_center", "to_desk", "assigned_to")
+            .prefetch_related("service__outcomes")
+            .order_by("-created_at", "-pk")
+        )
+        if request is not None
+        else []
+    )
+    open_by_service: dict[str, Referral] = {}
+    for r in referrals:
+        r.label = status_label(r.status, r.to_desk_id is not None)
+        r.outcome_label = outcome_label(r)
+        if r.status in OPEN_STATUSES:
+            open_by_service.setdefault(r.service.code, r)
+    rows = [(s, names.get(s.service, s.service), open_by_service.get(s.service)) for s in suggestions]
     return {
         "case": case,
-        "request": context.get("request"),
+        "request": request,
         "csrf_token": context.get("csrf_token"),
-        "suggestions": [(s, names.get(s.service, s.service)) for s in suggestions],
+        "suggestions": rows,
+        "unsent": [row for row in rows if row[2] is None],
+        "referrals": referrals,
         "referral_consents": consents,
         "priorities": Priority.choices,
     }
