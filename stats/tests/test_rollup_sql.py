@@ -7,11 +7,12 @@ from django.forms.models import model_to_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stats.cube import GROUPING_SETS, month_cells
+from stats.cube import GROUPING_SETS
 from stats.definitions import SEOUL
 from stats.models import MonthlyCell
 from stats.services import stats_refresh_month
 from stats.tests.history import build_history, history_strategy
+from stats.tests.oracle import month_cells
 
 # The history's window (2026-01-01 + 85 days, Seoul) and a month on each side of it, which has no facts.
 MONTHS = [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
