@@ -46,7 +46,9 @@ class Dialect:
     json_object_agg: str  # aggregate building a JSON object from (key, value) rows, as text
     json_column: Callable[[str], str]  # JSON text → the value a JSONField column holds
     bytes_collation: str  # sort text by bytes
-    materialized: str  # CTE hint; SQLite materializes a CTE used twice by itself
+    # Keeps the planner from inlining the two CTEs read by several branches into each of them (PostgreSQL).
+    # SQLite materializes a CTE read twice by itself, and its hint needs 3.35 (Django allows 3.31).
+    materialized: str
 
 
 DIALECTS = {
@@ -381,13 +383,14 @@ def _statement(d: Dialect) -> str:
         else (f"max({name})" if default.startswith("CAST(NULL AS DOUBLE") else f"sum({name})")
         for name, default in PART_COLUMNS
     )
+    # INSERT first, then WITH: Python's sqlite3 reports a rowcount only for a statement that starts with INSERT.
     return f"""
+INSERT INTO stats_monthlycell (month, gset, {", ".join(dims)}, {", ".join(name for name, _ in PART_COLUMNS)})
 WITH {_facts(d)},
 {",\n".join(count_ctes + client_ctes + entry_ctes)},
 cell_part AS (
 {"\nUNION ALL ".join(count_parts + client_parts + entry_parts)}
 )
-INSERT INTO stats_monthlycell (month, gset, {", ".join(dims)}, {", ".join(name for name, _ in PART_COLUMNS)})
 SELECT %(month_start)s, gset, {out_dims}, {merged}
 FROM cell_part
 GROUP BY gset, {", ".join(dims)}

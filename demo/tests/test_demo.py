@@ -3,7 +3,7 @@ from django.core.management import call_command
 
 from referral.models import Referral
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def test_seed_demo_adds_referrals_in_several_states_once():
