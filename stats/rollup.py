@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -284,9 +285,9 @@ def _client_ctes() -> tuple[list[str], list[str]]:
     return ctes, parts
 
 
-def _rank(p: Fraction) -> str:
-    # definitions.nearest_rank, ceil(p·n) for p = a/b, in integers: (a·n + b − 1) div b (n ≥ 1).
-    return f"(CAST(total AS BIGINT) * {p.numerator} + {p.denominator - 1}) / {p.denominator}"
+def nearest_rank_sql(p: Fraction, total: str) -> str:
+    """definitions.nearest_rank in SQL: ceil(p·n) for p = a/b, in integers, (a·n + b − 1) div b (n ≥ 1)."""
+    return f"(CAST({total} AS BIGINT) * {p.numerator} + {p.denominator - 1}) / {p.denominator}"
 
 
 def _entry_ctes(d: Dialect) -> tuple[list[str], list[str]]:
@@ -323,7 +324,7 @@ def _entry_ctes(d: Dialect) -> tuple[list[str], list[str]]:
     for entry, measure in ((ACCEPT, "accept"), (COMPLETE, "complete")):
         for label, p in PERCENTILES.items():
             values[f"{label}_{measure}"] = (
-                f"min(tenths) FILTER (WHERE entry = {entry} AND cum >= {_rank(Fraction(p))}) / 10.0"
+                f"min(tenths) FILTER (WHERE entry = {entry} AND cum >= {nearest_rank_sql(p, 'total')}) / 10.0"
             )
     parts = []
     for e in EXTRAS:
@@ -414,7 +415,7 @@ def write_month_cells(cursor: CursorWrapper, connection: BaseDatabaseWrapper, *,
         # each may be sized up to work_mem × hash_mem_multiplier from the planner's estimate, so raising it
         # here (128 MB was tried) let one backend reach 14 GB and be killed by the OOM killer.
         cursor.execute("SET LOCAL jit = off")
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "start": ops.adapt_datetimefield_value(start),
         "end": ops.adapt_datetimefield_value(end),
         "as_of": ops.adapt_datetimefield_value(as_of),
