@@ -6,12 +6,15 @@ stats.cube lists the grouping sets). A property test holds it equal, column by c
 aggregation kept as the oracle in stats/tests/oracle.py, on both databases.
 
 One SQL text serves both engines. It is written in what they share — CTEs, UNION ALL, CASE, CAST,
-aggregate FILTER (SQLite ≥ 3.30), window functions (≥ 3.25) — and the `Dialect` below holds the only
-four spots where they differ: microseconds since the epoch of a stored timestamp (PostgreSQL has
-`extract(epoch …)`; SQLite keeps text and has `strftime('%s')`), the JSON object aggregate
-(`json_object_agg` / `json_group_object`), turning JSON text into the column's type (jsonb / text), and
-the byte-order collation name ("C" / BINARY). GROUPING SETS (PostgreSQL only) became a UNION ALL of one
-GROUP BY per set over the per-finest-key sums, which is no slower there (measured: see the commit).
+aggregate FILTER (SQLite ≥ 3.30), window functions (≥ 3.25) — and `Dialect` below holds the only spots
+where they differ: microseconds since the epoch of a stored timestamp (PostgreSQL has `extract(epoch …)`;
+SQLite keeps UTC text and has `strftime('%s')`), the JSON object aggregate (`json_object_agg` /
+`json_group_object`), JSON text into the column's type (jsonb / text), the byte-order collation ("C" /
+BINARY), and the MATERIALIZED hint. GROUPING SETS (PostgreSQL only) became a UNION ALL of one GROUP BY per
+set over the per-finest-key sums; age bands compare the birth date with thresholds passed as parameters
+(no date arithmetic); percentiles rank in integers. Measured on one month of 15,206 referrals (39,264
+cells): the old GROUPING SETS statement took 12.8 s of PostgreSQL backend CPU, this one 9.7-10.0 s, and
+both wrote identical cells. On SQLite it replaced a Python aggregation 4× slower.
 
 How the statement is shaped, and why:
 - `fact`: one row per walk-in, per referral sent, per referral at its desk (or sending center), per

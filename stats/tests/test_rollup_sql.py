@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -7,10 +7,12 @@ from django.forms.models import model_to_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from referral.models import Status
 from stats.cube import GROUPING_SETS
 from stats.definitions import SEOUL
 from stats.models import MonthlyCell
 from stats.services import stats_refresh_month
+from stats.tests.factories import ReferralFactory, routed_to
 from stats.tests.history import build_history, history_strategy
 from stats.tests.oracle import month_cells
 
@@ -58,3 +60,18 @@ def test_rollup_writes_exactly_the_cells_of_the_python_oracle(directory, history
                 assert {k[0] for k in want} == set(GROUPING_SETS)
     finally:
         transaction.savepoint_rollback(sid)
+
+
+@pytest.mark.django_db
+def test_durations_are_whole_tenths_of_an_hour_rounded_down_to_the_microsecond(directory):
+    # Sub-second timestamps near a tenth's edge: the one place the two databases read a timestamp differently.
+    created = datetime(2026, 2, 3, 9, 0, 0, 250_000, tzinfo=SEOUL)
+    waits = [timedelta(seconds=360, microseconds=-1), timedelta(seconds=360), timedelta(hours=5, microseconds=1)]
+    for wait in waits:
+        ReferralFactory(
+            created_at=created, status=Status.ACCEPTED, accepted_at=created + wait, **routed_to("MF-SEOUL-GWANAK-FIN")
+        )
+    stats_refresh_month(month=date(2026, 2, 1), as_of=datetime(2026, 3, 1, tzinfo=SEOUL))
+    national = MonthlyCell.objects.get(month=date(2026, 2, 1), gset="//")
+    assert national.accept_hist == {"0": 1, "1": 1, "50": 1}
+    assert (national.p50_accept, national.p90_accept, national.accept_n) == (0.1, 5.0, 3)
