@@ -1,4 +1,5 @@
-# Yeongye: `make run` (demo on SQLite, in-process tasks) and `make test` (whole suite on PostgreSQL + Redis).
+# Yeongye: `make run` (demo on SQLite, in-process tasks) and `make test` (whole suite on PostgreSQL + Redis, then the
+# SQLite lane).
 SHELL := /bin/bash
 # Django 6 needs Python >= 3.12: take the first interpreter that is (pyenv's builds included; its shims may refuse).
 PYTHON ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null) python3.14 python3.13 python3.12 python3; do \
@@ -11,7 +12,7 @@ PORT ?= 8000
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yeongye
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint fmt venv browser migrate services bench chaos clean messages
+.PHONY: run test test-sqlite lint fmt venv browser migrate services bench chaos clean messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required (Django 6); install it or pass PYTHON=/path/to/python3.12"; exit 1; }
@@ -44,9 +45,15 @@ run: venv
 		DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
 	fi
 
-# Whole suite against PostgreSQL and Redis (start them with `make services` or .ci/run).
+# Whole suite against PostgreSQL and Redis (start them with `make services` or .ci/run), then the SQLite lane.
 test: venv browser
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-sqlite
+
+# The SQLite lane: the tests marked `sqlite` (every code path that branches on the database vendor, and the demo's
+# own loop) against an in-memory SQLite database, as `make run` uses SQLite. conftest.py deselects the rest.
+test-sqlite: venv
+	DATABASE_URL=sqlite:///:memory: $(BIN)/pytest -m sqlite $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,23 @@ from centers.models import Center
 from centers.services import directory_load, staff_create_or_update
 
 PASSWORD = "correct-horse-battery-staple-42"
+
+
+def on_sqlite_lane() -> bool:
+    """DATABASE_URL=sqlite:///… (`make test-sqlite`): the run is the SQLite lane."""
+    return os.environ.get("DATABASE_URL", "").startswith("sqlite:")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SQLite lane runs only the tests marked `sqlite` (the code that branches on the database vendor, and
+    the demo's own loop); every other test may rely on PostgreSQL and is left to the PostgreSQL run, which
+    runs the marked ones too. Deselected, never skipped: a lane shows only what it ran."""
+    if not on_sqlite_lane():
+        return
+    keep = [item for item in items if item.get_closest_marker("sqlite")]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("sqlite")])
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -26,11 +26,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
 AGE_BANDS = ["0-19", "20-29", "30-39", "40-49", "50-59", "60-64", "65+"]
+# The age each band but the last stays below.
+AGE_BAND_UPPER = (20, 30, 40, 50, 60, 65)
+# The percentiles every cell keeps (median and 90th), as exact fractions so the SQL rollup can rank in integers.
+PERCENTILES = {"p50": Fraction(1, 2), "p90": Fraction(9, 10)}
 
 
 def month_start(d: date) -> date:
@@ -55,7 +60,7 @@ def age_band(birth: date | None, month: date) -> str:
     if birth is None:
         return ""
     age = month.year - birth.year - ((month.month, month.day) < (birth.month, birth.day))
-    for band, upper in zip(AGE_BANDS, (20, 30, 40, 50, 60, 65), strict=False):
+    for band, upper in zip(AGE_BANDS, AGE_BAND_UPPER, strict=False):
         if age < upper:
             return band
     return AGE_BANDS[-1]
@@ -65,12 +70,18 @@ def tenths_of_hour(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds() // 360))
 
 
-def percentile_from_hist(hist: Mapping[int, int], p: float) -> float | None:
+def nearest_rank(p: float | Fraction, n: int) -> int:
+    """How many values must lie at or below the p-th percentile of n values: ceil(p·n), at least 1."""
+    exact = p if isinstance(p, Fraction) else Fraction(str(p))
+    return max(1, math.ceil(exact * n))
+
+
+def percentile_from_hist(hist: Mapping[int, int], p: float | Fraction) -> float | None:
     """Nearest-rank percentile of a {tenths: count} histogram, in hours."""
     n = sum(hist.values())
     if n == 0:
         return None
-    rank = max(1, math.ceil(p * n - 1e-9))
+    rank = nearest_rank(p, n)
     seen = 0
     for value in sorted(hist):
         seen += hist[value]
@@ -83,7 +94,7 @@ def percentile(values: Iterable[int], p: float) -> float | None:
     ordered = sorted(values)
     if not ordered:
         return None
-    rank = max(1, math.ceil(p * len(ordered) - 1e-9))
+    rank = nearest_rank(p, len(ordered))
     return ordered[rank - 1] / 10
 
 

@@ -21,9 +21,10 @@ from centers.selectors import Actor
 from core.errors import PermissionDenied
 from stats import suppression
 from stats.cube import COUNTS, HISTOGRAMS, TALLIES, gset_for
-from stats.definitions import AGE_BANDS, percentile_from_hist
+from stats.definitions import AGE_BANDS, PERCENTILES, percentile_from_hist
 from stats.forms import _shift
 from stats.models import MonthlyCell, MonthState
+from stats.rollup import nearest_rank_sql
 
 # Columns of the table, the CSV and the XLSX, in order: (key, English header, kind); headers are
 # translated where shown, so they are only marked here.
@@ -105,7 +106,7 @@ WITH h AS (
     FROM stats_monthlycell c, jsonb_each_text(c.{field}) e
     WHERE c.id = ANY(%s) GROUP BY 1
 ), t AS (SELECT v, sum(n) OVER (ORDER BY v) AS cum, sum(n) OVER () AS total FROM h)
-SELECT min(v) FILTER (WHERE cum >= ceil(0.5 * total)), min(v) FILTER (WHERE cum >= ceil(0.9 * total)), max(total)
+SELECT min(v) FILTER (WHERE cum >= {p50}), min(v) FILTER (WHERE cum >= {p90}), max(total)
 FROM t
 """
 
@@ -117,13 +118,15 @@ def _merged_percentiles(cell_ids: list[int], field: str) -> tuple[float | None, 
     if connection.vendor == "postgresql":
         # Merging in the database: a national year of histograms is ~300k entries, too slow to decode here.
         with connection.cursor() as cur:
-            cur.execute(_PERCENTILES_SQL.format(field=field), [cell_ids])
+            ranks = {label: nearest_rank_sql(p, "total") for label, p in PERCENTILES.items()}
+            cur.execute(_PERCENTILES_SQL.format(field=field, **ranks), [cell_ids])
             p50, p90, n = cur.fetchone()
         return (p50 / 10 if p50 is not None else None, p90 / 10 if p90 is not None else None, int(n or 0))
     hist: Counter = Counter()
     for h in MonthlyCell.objects.filter(id__in=cell_ids).values_list(field, flat=True):
         hist.update({int(k): n for k, n in h.items()})
-    return percentile_from_hist(hist, 0.5), percentile_from_hist(hist, 0.9), sum(hist.values())
+    p50, p90 = (percentile_from_hist(hist, p) for p in PERCENTILES.values())
+    return p50, p90, sum(hist.values())
 
 
 def _values(cells: list[MonthlyCell], *, percentiles: bool = True) -> dict[str, Any]:

@@ -14,10 +14,9 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from stats.cube import month_cells
-from stats.cube_sql import write_month_cells
 from stats.definitions import month_of, month_start
 from stats.models import MonthlyCell, MonthState
+from stats.rollup import write_month_cells
 
 # Namespace for PostgreSQL advisory locks taken while a month is rebuilt.
 _LOCK_NAMESPACE = 0x5_7A75
@@ -69,8 +68,7 @@ def _flag_dirty(month: date) -> None:
 def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
     """Rebuild every cell of one month from the raw rows. Idempotent; returns the number of cells.
 
-    On PostgreSQL the cells are aggregated by the database (stats.cube_sql); elsewhere (the SQLite
-    demo) by stats.cube in Python. Both give the same cells.
+    The database aggregates the cells (stats.rollup: the same statement on PostgreSQL and on SQLite).
     """
     month = month_start(month)
     started = timezone.now()
@@ -84,11 +82,8 @@ def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
                     # Another worker is rebuilding it; a later change keeps it dirty for the next run.
                     return 0
         MonthlyCell.objects.filter(month=month).delete()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                written = write_month_cells(cur, month=month, as_of=as_of)
-        else:
-            written = len(MonthlyCell.objects.bulk_create(month_cells(month, as_of=as_of), batch_size=2000))
+        with connection.cursor() as cur:
+            written = write_month_cells(cur, connection, month=month, as_of=as_of)
         state, _ = MonthState.objects.get_or_create(month=month)
         state.computed_at = as_of
         if state.dirty_since is not None and state.dirty_since <= started:

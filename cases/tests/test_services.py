@@ -51,6 +51,7 @@ def test_database_holds_no_plaintext_rrn_in_any_column(counselor):
     assert hits == []
 
 
+@pytest.mark.sqlite
 def test_duplicate_rrn_in_the_same_center_returns_the_existing_client(counselor):
     first = make_client(counselor, birth_date=BIRTH, rrn=RRN)
     with pytest.raises(DuplicateClient) as err:
@@ -59,6 +60,7 @@ def test_duplicate_rrn_in_the_same_center_returns_the_existing_client(counselor)
     assert Client.objects.count() == 1
 
 
+@pytest.mark.sqlite
 def test_duplicate_name_birth_and_phone_matches_whatever_the_phone_format(counselor):
     first = make_client(counselor, name="김민준", birth_date=BIRTH, phone="010-1234-5678")
     with pytest.raises(DuplicateClient) as err:
@@ -66,6 +68,7 @@ def test_duplicate_name_birth_and_phone_matches_whatever_the_phone_format(counse
     assert err.value.existing_id == first.pk
 
 
+@pytest.mark.sqlite
 def test_same_person_may_be_registered_at_another_center(counselor, mf_counselor):
     make_client(counselor, birth_date=BIRTH, rrn=RRN, phone="010-1234-5678")
     other = make_client(mf_counselor, birth_date=BIRTH, rrn=RRN, phone="010-1234-5678")

@@ -125,6 +125,7 @@ def test_duplicate_registration_offers_the_existing_client(counselor, web):
     assert existing.arrears_days == 45  # facts updated from this visit
 
 
+@pytest.mark.sqlite
 def test_search_shows_matches_and_logs_one_row_per_client_shown(counselor, web):
     a = make_client(counselor, name="김민준", birth_date=BIRTH)
     make_client(counselor, name="이서연")
@@ -133,6 +134,7 @@ def test_search_shows_matches_and_logs_one_row_per_client_shown(counselor, web):
     assert list(PiiAccessLog.objects.values_list("client_id", "view")) == [(a.pk, "cases:client_search")]
 
 
+@pytest.mark.sqlite
 def test_typo_in_a_korean_name_still_finds_the_client(counselor, web):
     a = make_client(counselor, name="김민준")
     r = web(counselor).get(reverse("cases:intake"), {"q": "김민전"})
@@ -251,6 +253,7 @@ def test_case_list_query_count_does_not_grow_with_rows(counselor, web, django_as
         c.get(reverse("cases:case_list"))
 
 
+@pytest.mark.sqlite
 def test_client_search_query_count_is_fixed(counselor, web, django_assert_num_queries):
     for i in range(4):
         make_client(counselor, name="김민준", phone=f"010-5555-{1000 + i}")

@@ -17,6 +17,7 @@ def test_directory_api_needs_authentication(directory, path):
     assert response.json()["detail"]
 
 
+@pytest.mark.sqlite
 def test_token_login_then_list_centers_filtered_by_kind(directory, counselor):
     client = APIClient()
     bad = client.post("/api/v1/auth/token/", {"username": counselor.username, "password": "nope"}, format="json")

@@ -126,6 +126,7 @@ def test_api_filters_and_lookups_answer_hostile_values_with_a_clear_4xx_or_an_em
         assert "detail" in response.json() or response.status_code == 400
 
 
+@pytest.mark.sqlite
 def test_a_nul_byte_in_the_query_string_is_a_400_not_a_database_error(raw_client, counselor):
     raw_client.force_login(counselor)
     assert raw_client.get("/directory/?region=%00").status_code == 400

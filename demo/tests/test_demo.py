@@ -6,7 +6,7 @@ from cases.needs import NEEDS_BY_CODE
 from cases.services import consent_expiry
 from referral.models import EventKind, Referral, ReferralEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def _counts() -> dict[str, int]:

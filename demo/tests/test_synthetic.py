@@ -27,6 +27,7 @@ def _scalar(sql: str) -> int:
         return cur.fetchone()[0]
 
 
+@pytest.mark.sqlite
 def test_writes_the_requested_numbers_of_clients_and_referrals(generated):
     assert Client.objects.count() == 300
     assert Referral.objects.count() == 1500
@@ -114,6 +115,7 @@ def test_every_referral_is_covered_by_a_consent_for_the_receiving_desk(generated
         assert r.consent.given_at <= r.created_at
 
 
+@pytest.mark.sqlite
 def test_rrns_are_stored_only_encrypted(generated):
     clients = list(Client.objects.exclude(rrn_ciphertext=None))
     assert len(clients) > 200
@@ -180,6 +182,7 @@ def test_appending_to_existing_data_keeps_indexes_and_ids_consistent(directory):
     assert client is not None
 
 
+@pytest.mark.sqlite
 def test_command_reports_what_it_wrote(directory, capsys):
     call_command("generate_synthetic", clients=10, referrals=30, months=2, seed=3, now=NOW)
     out = capsys.readouterr()

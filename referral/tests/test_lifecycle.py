@@ -130,6 +130,7 @@ def test_route_runs_once_however_often_the_task_fires(counselor):
     assert r.events.filter(kind=EventKind.ROUTE).count() == 1
 
 
+@pytest.mark.sqlite
 def test_accept_start_hold_resume_complete_records_outcome_and_tells_sender(
     counselor, mf_counselor, django_capture_on_commit_callbacks
 ):
@@ -217,6 +218,7 @@ def test_third_center_sees_nothing(counselor, mf_counselor, make_staff, django_c
         services.referral_accept(referral_id=r.pk, by=stranger)
 
 
+@pytest.mark.sqlite
 def test_decline_reroutes_to_next_desk_never_back(
     counselor, mf_counselor, make_staff, django_capture_on_commit_callbacks
 ):
@@ -244,6 +246,7 @@ def test_decline_without_a_reason_is_refused(counselor, mf_counselor, django_cap
         services.referral_decline(referral_id=r.pk, by=mf_counselor, reason="")
 
 
+@pytest.mark.sqlite
 def test_last_decline_rejects_and_tells_the_sender(counselor, mf_counselor, django_capture_on_commit_callbacks):
     r = walk_to("rejected", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
     assert (r.status, r.reason) == ("rejected", "no_candidate")

@@ -7,7 +7,7 @@ from referral import routing, services
 from referral.models import EventKind
 from referral.tests.helpers import send, walk_to
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 SEOUL = dt.timezone(dt.timedelta(hours=9))
 

@@ -10,7 +10,7 @@ from cases.services import case_open, client_register, consent_record
 from referral.services import referral_accept, referral_create
 from stats.models import MonthState
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 
 def _month_row(api, month: str) -> dict:

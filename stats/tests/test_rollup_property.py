@@ -14,6 +14,8 @@ from stats.services import stats_refresh_month
 from stats.tests.direct import direct_rows, report_key
 from stats.tests.history import build_history, history_strategy
 
+pytestmark = pytest.mark.sqlite
+
 ADMIN = Actor(user_id=None, role="admin", center_id=None)
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=SEOUL)
 MONTHS = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]

@@ -1,17 +1,22 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.forms.models import model_to_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stats.cube import GROUPING_SETS, month_cells
+from referral.models import Status
+from stats.cube import GROUPING_SETS
 from stats.definitions import SEOUL
 from stats.models import MonthlyCell
 from stats.services import stats_refresh_month
+from stats.tests.factories import ReferralFactory, routed_to
 from stats.tests.history import build_history, history_strategy
+from stats.tests.oracle import month_cells
+
+pytestmark = pytest.mark.sqlite
 
 # The history's window (2026-01-01 + 85 days, Seoul) and a month on each side of it, which has no facts.
 MONTHS = [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
@@ -39,8 +44,7 @@ def by_key(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(history=history_strategy, as_of=st.sampled_from(AS_OF))
-def test_sql_rollup_writes_exactly_the_cells_of_the_python_rollup(directory, history, as_of):
-    assert connection.vendor == "postgresql"  # stats_refresh_month takes the SQL path
+def test_rollup_writes_exactly_the_cells_of_the_python_oracle(directory, history, as_of):
     sid = transaction.savepoint()
     try:
         build_history(history)
@@ -56,3 +60,18 @@ def test_sql_rollup_writes_exactly_the_cells_of_the_python_rollup(directory, his
                 assert {k[0] for k in want} == set(GROUPING_SETS)
     finally:
         transaction.savepoint_rollback(sid)
+
+
+@pytest.mark.django_db
+def test_durations_are_whole_tenths_of_an_hour_rounded_down_to_the_microsecond(directory):
+    # Sub-second timestamps near a tenth's edge: the one place the two databases read a timestamp differently.
+    created = datetime(2026, 2, 3, 9, 0, 0, 250_000, tzinfo=SEOUL)
+    waits = [timedelta(seconds=360, microseconds=-1), timedelta(seconds=360), timedelta(hours=5, microseconds=1)]
+    for wait in waits:
+        ReferralFactory(
+            created_at=created, status=Status.ACCEPTED, accepted_at=created + wait, **routed_to("MF-SEOUL-GWANAK-FIN")
+        )
+    stats_refresh_month(month=date(2026, 2, 1), as_of=datetime(2026, 3, 1, tzinfo=SEOUL))
+    national = MonthlyCell.objects.get(month=date(2026, 2, 1), gset="//")
+    assert national.accept_hist == {"0": 1, "1": 1, "50": 1}
+    assert (national.p50_accept, national.p90_accept, national.accept_n) == (0.1, 5.0, 3)

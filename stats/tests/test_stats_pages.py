@@ -104,6 +104,7 @@ def test_no_personal_data_reaches_the_ministry_in_any_page_api_or_export(client,
         assert_no_personal_data(_xlsx_text(api.get("/api/v1/stats/monthly/" + q + "&format=xlsx").content))
 
 
+@pytest.mark.sqlite
 def test_ministry_sees_small_cells_as_under_five_and_center_sees_its_own_numbers(
     api_for, seeded, ministry_user, make_staff
 ):
@@ -191,6 +192,7 @@ class _TableReader(HTMLParser):
 
 
 @pytest.mark.parametrize("group", ["center", "desk", "month"])
+@pytest.mark.sqlite
 def test_dashboard_table_is_exactly_the_csv_with_markers_for_suppressed_cells_and_the_total(
     client, seeded, ministry_user, group
 ):
@@ -270,6 +272,7 @@ def test_schema_still_generates_with_the_stats_endpoint(client):
     assert b"/api/v1/stats/monthly/" in res.content
 
 
+@pytest.mark.sqlite
 def test_dashboard_and_api_query_counts_are_pinned(
     client, api_for, seeded, ministry_user, django_assert_max_num_queries
 ):
@@ -282,6 +285,7 @@ def test_dashboard_and_api_query_counts_are_pinned(
         assert api.get("/api/v1/stats/monthly/" + QS + "&group=service").status_code == 200
 
 
+@pytest.mark.sqlite
 def test_a_change_marked_dirty_is_rolled_up_after_commit(
     directory, django_capture_on_commit_callbacks, admin_user_staff, api_for
 ):
