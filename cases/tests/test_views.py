@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 from cases import services
@@ -260,8 +261,8 @@ def test_client_search_query_count_is_fixed(counselor, web, django_assert_num_qu
     c = web(counselor)
     c.get(reverse("cases:intake"), {"q": "김민준"})
     # session, user, staff, search, fuzzy names, access log (chain lock, chain head, insert), badge, center,
-    # regions (the region select), session save (3)
-    with django_assert_num_queries(14):
+    # regions (the region select), session save (3). SQLite serializes writers itself: no chain lock query.
+    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 13):
         r = c.get(reverse("cases:intake"), {"q": "김민준"})
     assert r.content.decode().count("?client=") == 4
 
