@@ -107,7 +107,7 @@ class PostingSerializer(serializers.ModelSerializer):
             return None
         return {"decision": r.decision, "reason": r.reason, "by": r.by.get_username(), "at": r.at}
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_credit(self, obj: JobPosting) -> str | None:
         return WORK24_CREDIT if obj.source == Source.WORK24 else None
 
