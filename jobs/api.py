@@ -200,6 +200,8 @@ _FILTERS = [
 
 
 class PostingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    # Only a whole number is a posting's id: anything else is the router's 404, never a ValueError (500).
+    lookup_value_regex = r"[0-9]+"
     serializer_class = PostingSerializer
     queryset = JobPosting.objects.none()
 

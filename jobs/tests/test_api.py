@@ -154,3 +154,15 @@ def test_import_endpoint_answers_created_updated_failed_and_400_for_a_bomb(api_f
     assert resp.status_code == 400 and "DTD" in resp.json()["detail"]
     work24 = api.get("/api/v1/jobs/postings/", {"risk": "low"}).json()["results"][0]
     assert work24["credit"].startswith("본 자료는 고용노동부 고용24")
+
+
+@pytest.mark.parametrize("action", ["review", "report", ""])
+def test_a_posting_id_that_is_not_a_number_is_404_not_500(ministry_user, api_for, action):
+    path = f"/api/v1/jobs/postings/null,null/{action + '/' if action else ''}"
+    resp = (
+        api_for(ministry_user).post(path, {"reason": "x"}, format="json")
+        if action
+        else api_for(ministry_user).get(path)
+    )
+    assert resp.status_code == 404
+    assert resp.json()["detail"]
