@@ -45,12 +45,18 @@ def test_a_token_intake_creates_everything_with_a_fixed_small_number_of_queries(
     assert Referral.objects.filter(pk=referral["id"], case_id=case["id"]).exists()
     # The answers are built from what the services wrote, not read back; they match a fresh read.
     assert api.get(f"/api/v1/referrals/{referral['id']}/").json() == referral
-    assert api.get(f"/api/v1/cases/{case['id']}/").json() == {**case, "notes": []}
+    detail = api.get(f"/api/v1/cases/{case['id']}/").json()
+    assert detail == {**case, "notes": [], "referrals": detail["referrals"]}
+    assert [(r["id"], r["service"], r["status"]) for r in detail["referrals"]] == [
+        (referral["id"], referral["service"], "requested")
+    ]
     # One token lookup with the staff profile joined (no second profile query, no password hash),
     # no savepoint for a client without an RRN, nothing read back for the case and referral answers
     # (case: insert case and needs; referral: case, service, desk kinds, consents, insert referral and event).
     # (In the test transaction BEGIN/COMMIT are savepoints; the post-commit work does not run here.)
-    assert counts == [6, 5, 6, 9], counts
+    # Client: + the shared lock of the center's registrations (a partner batch takes it exclusively).
+    # Referral: + the case row locked and the open-referral check (one open referral per case and service).
+    assert counts == [7, 5, 6, 11], counts
 
 
 def test_a_token_without_a_staff_profile_authenticates_and_gets_the_admin_answer(admin_user_staff):
