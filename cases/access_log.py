@@ -19,7 +19,9 @@ from django.db import connection, transaction
 from cases.models import PiiAccessLog
 
 GENESIS = "0" * 64
-_LOCK_KEY = 0x7A_10_61  # advisory lock id of the chain's head
+# Advisory lock of the chain's head: (this number, the database's name hashed). Advisory locks are
+# cluster-wide, so the database is part of the key: databases sharing a server never wait on each other.
+_LOCK_KEY = 0x7A_10_61
 PURGE_SETTING = "yeongye.allow_access_log_purge"
 
 
@@ -74,7 +76,7 @@ def append(entries: Iterable[Entry], *, at: dt.datetime) -> int:
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+                cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_database()))", [_LOCK_KEY])
         head = PiiAccessLog.objects.order_by("-seq").values_list("seq", "row_hash").first()
         seq, prev = head if head else (0, GENESIS)
         objs = []
