@@ -107,7 +107,10 @@ def api_for() -> Callable[[AbstractUser | None], APIClient]:
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main thread while it
+# is open, and Django code that calls async_to_sync (the health checks) refuses to run under it. Closing it
+# after each browser module keeps the loop out of the tests that pytest-django runs after them.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -25,7 +25,9 @@ def valid_rrn(birth_date: dt.date, sex_digit: str | None = None, serial: str = "
 
 class ClientInput(factory.DictFactory):
     name = factory.Iterator(["김민준", "이서연", "박지훈", "최수아", "정우진", "강하은"])
-    birth_date = factory.Sequence(lambda n: dt.date(1980, 1, 1) + dt.timedelta(days=97 * n))
+    # The sequence runs on over the whole suite: wrap it so a birth date never reaches the future
+    # (1950-01-01 + 97 days × 199 is in 2002).
+    birth_date = factory.Sequence(lambda n: dt.date(1950, 1, 1) + dt.timedelta(days=97 * (n % 200)))
     phone = factory.Sequence(lambda n: f"010-{1000 + n % 9000:04d}-{5000 + n % 5000:04d}")
 
 

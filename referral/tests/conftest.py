@@ -62,7 +62,7 @@ def _back_to_eager() -> None:
 
 
 @pytest.fixture
-def celery_worker_on(transactional_db: None) -> Iterator[Callable[[str], subprocess.Popen]]:
+def celery_worker_on(transactional_db: None, tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen]]:
     """`start(broker_url)` runs `celery -A config worker -Q routing,notifications` against the test database.
 
     Needs `@pytest.mark.django_db(transaction=True)`: the worker is another process and only sees committed rows.
@@ -104,7 +104,8 @@ def celery_worker_on(transactional_db: None) -> Iterator[Callable[[str], subproc
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            # A file, not a pipe nobody reads: a worker that logs more than the pipe holds would block.
+            stdout=(tmp_path / f"worker-{len(procs)}.log").open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
