@@ -629,6 +629,10 @@ def _snapshot() -> tuple:
 def _body_text(resp: Any) -> str:
     raw = resp.content if hasattr(resp, "content") else b"".join(resp.streaming_content)
     text = raw.decode("utf-8", "replace")
+    if resp.get("Content-Type", "").startswith("text/plain; version="):
+        # Prometheus exposition: a sample's value is a measurement (bytes, seconds), and any digit run can turn
+        # up in one; the names and labels, which could carry data, are still searched.
+        text = re.sub(r"(?m)^([^#\s][^ ]*) \S+( \S+)?$", r"\1", text)
     if resp.get("Content-Type", "").startswith("application/json"):
         try:
             text += json.dumps(json.loads(raw), ensure_ascii=False)
