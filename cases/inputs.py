@@ -27,6 +27,8 @@ from cases.validation import (
     birth_date_validate,
     name_validate,
     phone_normalize,
+    rrn_birth_date,
+    rrn_gender,
     text_validate,
 )
 from centers.models import Domain, Region
@@ -207,19 +209,8 @@ def client_facts_build(values: Mapping[str, Any]) -> ClientFacts:
         if rrn_birth_date(rrn) != birth_date:
             raise InvalidInput(_("The resident registration number does not match the birth date."), field="rrn")
         if not situation.get("gender"):
-            situation["gender"] = Gender.MALE if rrn[6] in "13579" else Gender.FEMALE
+            situation["gender"] = rrn_gender(rrn)
     return ClientFacts(name=values["name"], birth_date=birth_date, phone=values["phone"], rrn=rrn, **situation)
-
-
-def rrn_birth_date(digits: str) -> dt.date | None:
-    """The birth date an RRN's digits state (the 7th digit gives the century), None if no such day."""
-    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}.get(
-        digits[6], 1800
-    )
-    try:
-        return dt.date(century + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
-    except ValueError:
-        return None
 
 
 def client_facts_parse(data: Mapping[str, object]) -> ClientFacts:

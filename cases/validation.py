@@ -111,6 +111,22 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
+def rrn_birth_date(digits: str) -> dt.date | None:
+    """The birth date an RRN's digits state (the 7th digit gives the century), None if no such day."""
+    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}.get(
+        digits[6], 1800
+    )
+    try:
+        return dt.date(century + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
+    except ValueError:
+        return None
+
+
+def rrn_gender(digits: str) -> str:
+    """ "M" or "F" (Gender's values), from the RRN's 7th digit."""
+    return "M" if digits[6] in "13579" else "F"
+
+
 def rrn_validate(rrn: object, birth_date: dt.date, *, field: str = "rrn") -> tuple[str, str]:
     """(13 digits, gender "M"/"F") of a well-formed RRN that agrees with the birth date; never echoes it."""
     if not isinstance(rrn, str):
@@ -119,13 +135,6 @@ def rrn_validate(rrn: object, birth_date: dt.date, *, field: str = "rrn") -> tup
         digits = rrn_normalize(rrn)
     except RrnError as exc:
         raise InvalidInput(str(exc), field=field) from None
-    century = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}.get(
-        digits[6], 1800
-    )
-    if (century + int(digits[:2]), int(digits[2:4]), int(digits[4:6])) != (
-        birth_date.year,
-        birth_date.month,
-        birth_date.day,
-    ):
+    if rrn_birth_date(digits) != birth_date:
         raise InvalidInput(_("The resident registration number does not match the birth date."), field=field)
-    return digits, ("M" if digits[6] in "13579" else "F")
+    return digits, rrn_gender(digits)
