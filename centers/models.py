@@ -29,6 +29,7 @@ class Role(models.TextChoices):
     COUNSELOR = "counselor", _("Counselor")
     CENTER_MANAGER = "center_manager", _("Center manager")
     MINISTRY = "ministry", _("Ministry staff")
+    PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
     ADMIN = "admin", _("System admin")
 
 

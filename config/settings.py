@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "referral",
     "jobs",
     "stats",
+    "privacy",
     "demo",
 ]
 
