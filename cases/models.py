@@ -307,7 +307,7 @@ class PiiAccessLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} user {self.user_id} {self.action} client {self.client_id} ({self.view})"
+        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M} · {self.get_action_display()} · {self.client_id}"
 
 
 # --- Partner referrals in bulk ---------------------------------------------------------------------

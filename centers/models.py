@@ -191,6 +191,14 @@ class Desk(models.Model):
         return f"{days} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
 
 
+def staff_name(user: object) -> str:
+    """How a staff member is named on every page, export and slip: their name, else their username."""
+    if user is None:
+        return ""
+    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return full or (user.get_username() if hasattr(user, "get_username") else str(user))
+
+
 class StaffProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)

@@ -306,9 +306,13 @@ def staff_create_or_update(
     role: str,
     center_code: str | None = None,
     email: str = "",
+    full_name: str | None = None,
     check_password_strength: bool = True,
 ) -> tuple[AbstractUser, bool]:
-    """Create or update a staff account with one role and, for center roles, one center."""
+    """Create or update a staff account with one role and, for center roles, one center.
+
+    `full_name` is the name colleagues see ("김상담"): kept whole in first_name, as Korean names are written
+    surname first without a space (Django's get_full_name then gives it back unchanged)."""
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role")
     center = None
@@ -336,6 +340,10 @@ def staff_create_or_update(
         user.is_superuser = role == Role.ADMIN
         if email:
             user.email = email
+        if full_name is not None:
+            if len(full_name) > 150:
+                raise InvalidInput("A name has at most 150 characters.", field="full_name")
+            user.first_name, user.last_name = full_name.strip(), ""
         user.save()
         profile = StaffProfile.objects.filter(user=user).first() or StaffProfile(user=user)
         profile.role, profile.center = role, center

@@ -94,6 +94,8 @@ TEMPLATES = [
                 "referral.context_processors.notifications",
                 "jobs.context_processors.jobs_nav",
             ],
+            # `{{ user|staff_name }}` on every page without a {% load %}.
+            "builtins": ["centers.templatetags.staff"],
         },
     },
 ]
@@ -297,8 +299,11 @@ CACHES = {
 }
 
 # --- Celery: without a broker, tasks run in-process (eager). ---
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_BROKER = env_str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not _BROKER
+# In-process tasks publish nothing; the in-memory transport keeps kombu from looking for a broker on localhost
+# (and printing so on every `make run`).
+CELERY_BROKER_URL = _BROKER or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

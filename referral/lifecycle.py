@@ -296,6 +296,7 @@ _ROUTING_REASON_LABELS = {
     "contact": _("First contact overdue"),
     "close": _("Closing overdue"),
 }
+ROUTING_REASONS = frozenset(_ROUTING_REASON_LABELS)
 
 
 def reason_label(code: str) -> str:

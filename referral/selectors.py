@@ -197,7 +197,14 @@ def routing_of(referral: Referral) -> dict:
     """The latest routing decision (from the prefetched events): the chosen desk's reason and candidates."""
     for event in reversed(list(referral.events.all())):
         if event.kind in (EventKind.ROUTE, EventKind.ROUTE_FAILED):
-            return event.data or {}
+            data = dict(event.data or {})
+            codes = data.get("full_desks") or []
+            if codes:
+                # The event stores desk codes (stable); the page names the desks as the directory does.
+                desks = Desk.objects.filter(code__in=codes).select_related("center")
+                names = {d.code: f"{d.center.name} · {d.name}" for d in desks}
+                data["full_desk_names"] = [names.get(code, code) for code in codes]
+            return data
     return {}
 
 

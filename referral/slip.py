@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from centers.models import staff_name
 from referral.models import Referral
 
 
@@ -30,7 +31,7 @@ def slip_pdf(referral: Referral) -> bytes:
                 "center": desk.center if desk is not None else None,
                 "schedule": desk.schedule_display() if desk is not None else "",
                 "bring": referral.service.bring_items,
-                "sender": referral.created_by.get_full_name() or referral.created_by.get_username(),
+                "sender": staff_name(referral.created_by),
                 "printed_at": timezone.localtime(),
             },
         )

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from centers.models import Service
+from centers.models import Service, staff_name
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, PermissionDenied
 from jobs.selectors import postings_latest_low_risk
@@ -185,7 +185,7 @@ def _label(rows: Iterable[Any]) -> None:
 def _staff_choices(request: HttpRequest) -> list[tuple[int, str]]:
     """Whom the user may name as assignee on the queue (all the center's staff for a manager, else themselves)."""
     center_id = actor_for(request.user).center_id
-    return [(s.pk, s.get_full_name() or s.username) for s in selectors.assignable_staff_for(request.user, center_id)]
+    return [(s.pk, staff_name(s)) for s in selectors.assignable_staff_for(request.user, center_id)]
 
 
 def _queue_buttons(request: HttpRequest, rows: Iterable[Any], staff: list[tuple[int, str]]) -> None:

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from cases.models import Case
 from cases.tests.test_views import intake_post
-from referral.models import Referral
+from referral.models import EventKind, Referral, ReferralEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -75,7 +75,7 @@ def _center_month(web: Client, month: str, headers: tuple[str, ...]) -> list[int
 
 def test_seeded_demo_intake_refer_accept_complete_shows_on_the_statistics_page(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", verbosity=0)
+        call_command("seed_demo", history=0, verbosity=0)
     month = timezone.localtime().strftime("%Y-%m")
     with translation.override("ko"):
         headers = tuple(translation.gettext(h) for h in ("Referrals received", "Completed", "Achieved outcomes"))
@@ -108,3 +108,37 @@ def test_seeded_demo_intake_refer_accept_complete_shows_on_the_statistics_page(d
     assert referral.status == "completed"
 
     assert _center_month(mf_manager, month, headers) == [n + 1 for n in before]
+
+
+def _shift_month(month: str, back: int) -> str:
+    y, m = map(int, month.split("-"))
+    total = y * 12 + m - 1 - back
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def test_seed_demo_loads_a_year_of_history_that_the_ministry_dashboard_draws_once():
+    """`make run` shows service as it looks in use: the ministry's dashboard has twelve months of referrals,
+    the demo center's queue carries overdue items, declines and completions; a second run adds nothing."""
+    call_command("seed_demo", history=600, verbosity=0)
+    count = Referral.objects.count()
+    assert count == 605  # the five hand-made referrals and the history
+    call_command("seed_demo", history=600, verbosity=0)
+    assert Referral.objects.count() == count
+
+    now = timezone.localtime().strftime("%Y-%m")
+    ministry = _as("ministry")
+    page = ministry.get(reverse("stats:dashboard"), {"from": _shift_month(now, 11), "to": now, "group": "month"})
+    assert page.status_code == 200
+    table = _StatsTable()
+    table.feed(page.content.decode())
+    with translation.override("ko"):
+        sent = translation.gettext("Referrals sent")
+    months = [_shift_month(now, k) for k in range(12)]
+    filled = [m for m in months if (row := table.month_row(m)) and row[sent] not in ("", "0")]
+    assert filled == months, (table.headers, table.rows)
+
+    statuses = set(Referral.objects.values_list("status", flat=True))
+    assert {"requested", "accepted", "in_progress", "completed", "failed", "rejected", "cancelled"} <= statuses
+    # A re-route after a decline is in the history, with its "why this desk".
+    assert ReferralEvent.objects.filter(kind=EventKind.DECLINE).exists()
+    assert ReferralEvent.objects.filter(kind=EventKind.ROUTE).count() > count
