@@ -739,7 +739,12 @@ def active_appointment(referral: Referral) -> Appointment | None:
 
 
 def _appointment_data(a: Appointment) -> dict[str, Any]:
-    return {"start": a.start.isoformat(), "end": a.end.isoformat(), "desk": a.desk_id}
+    # Seoul times with their offset, as the API answers them.
+    return {
+        "start": a.start.astimezone(sla.SEOUL).isoformat(),
+        "end": a.end.astimezone(sla.SEOUL).isoformat(),
+        "desk": a.desk_id,
+    }
 
 
 def _appointment_day_close(r: Referral) -> dt.datetime | None:
