@@ -1025,3 +1025,10 @@ def referral_slip_print(*, by: User, referral: Referral, view: str, ip: str | No
     from cases.services import pii_access_log_write
 
     pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip, action=AccessAction.PRINT)
+
+
+def appointments_pii_read(*, by: User, client_ids: Iterable[int], ip: str | None = None) -> None:
+    """Record that the user saw these clients' names on the desk's day of appointments (PIPA access log)."""
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=list(client_ids), view="referral:appointments_day", ip_address=ip)
