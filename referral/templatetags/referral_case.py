@@ -10,8 +10,8 @@ from django.utils import timezone
 from cases.models import Case, ConsentPurpose
 from cases.suggestions import suggest_for_case
 from centers.models import Service
-from referral import selectors
 from centers.selectors import actor_for
+from referral import selectors
 from referral.lifecycle import may_book, status_label
 from referral.models import (
     OPEN_STATUSES,
