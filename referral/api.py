@@ -309,7 +309,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._answer(request, referral_id)
 
     @extend_schema(methods=["POST"], request=BookSerializer, responses=ReferralDetailSerializer)
-    @extend_schema(methods=["DELETE"], request=None, responses=ReferralDetailSerializer)
+    @extend_schema(methods=["DELETE"], request=None, responses={200: ReferralDetailSerializer})
     @action_decorator(detail=True, methods=["post", "delete"])
     def appointment(self, request: Request, pk: str | None = None) -> Response:
         """Book (or rebook) the first meeting at the receiving desk: one of its slots (409
