@@ -297,12 +297,15 @@ def desk_slot_load(desk: Desk, *, first: dt.date, last: dt.date, now: dt.datetim
     return [SlotLoad(s.start, s.end, s.capacity, int(taken.get(s.start, 0))) for s in rows]
 
 
-def next_free_slots(desk: Desk, *, days: int = 14, limit: int = 24, now: dt.datetime | None = None) -> list[SlotLoad]:
+def next_free_slots(
+    desk: Desk, *, days: int = 14, limit: int | None = None, now: dt.datetime | None = None
+) -> list[SlotLoad]:
     """The soonest slots with a place left (the pages' slot picker), within `days` days from today."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     rows = desk_slot_load(desk, first=today, last=today + dt.timedelta(days=days - 1), now=now)
-    return [r for r in rows if r.available > 0][:limit]
+    free = [r for r in rows if r.available > 0]
+    return free[:limit] if limit is not None else free
 
 
 def appointments_of_day(

@@ -33,6 +33,8 @@ from referral.slip import slip_filename, slip_pdf
 from referral.templatetags.referral_labels import appointment_time
 
 PAGE_SIZE = 50
+# The slot picker shows the next days the desk has a free place on, every free slot of each.
+PICKER_DAYS = 5
 
 
 class StaffRequest(HttpRequest):
@@ -578,7 +580,9 @@ def appointment_slots(request: StaffRequest, pk: int) -> HttpResponse:
     free = selectors.next_free_slots(desk) if can_book and desk is not None else []
     days: dict[Any, list[Any]] = {}
     for slot in free:
-        days.setdefault(timezone.localtime(slot.start).date(), []).append(slot)
+        day = timezone.localtime(slot.start).date()
+        if day in days or len(days) < PICKER_DAYS:
+            days.setdefault(day, []).append(slot)
     context = {
         "r": referral,
         "desk": desk,

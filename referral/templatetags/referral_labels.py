@@ -22,9 +22,15 @@ def _korean() -> bool:
 
 
 @register.filter
-def appointment_time(at: dt.datetime | None) -> str:
-    """An appointment as a counselor says it: `2026년 12월 3일 (목) 오전 10:00` (Korean UI), Seoul time."""
-    if at is None:
+def appointment_time(at: dt.datetime | str | None) -> str:
+    """An appointment as a counselor says it: `2026년 12월 3일 (목) 오전 10:00` (Korean UI), Seoul time.
+    Takes an event's ISO 8601 string too."""
+    if isinstance(at, str):
+        try:
+            at = dt.datetime.fromisoformat(at)
+        except ValueError:
+            return ""
+    if at is None or at.tzinfo is None:
         return ""
     if _korean():
         return korean_datetime(at)
@@ -44,3 +50,11 @@ def slot_day(at: dt.datetime) -> str:
 def slot_time(at: dt.datetime) -> str:
     """A slot's start on its button: `오전 10:00`."""
     return korean_datetime(at).rsplit(") ", 1)[1] if _korean() else date_format(timezone.localtime(at), "H:i")
+
+
+@register.filter
+def long_day(day: dt.date) -> str:
+    """A day heading: `2026년 12월 21일 (월)`."""
+    if _korean():
+        return f"{day.year}년 {day.month}월 {day.day}일 ({'월화수목금토일'[day.weekday()]})"
+    return date_format(day, "D j M Y")

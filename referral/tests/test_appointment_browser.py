@@ -35,7 +35,7 @@ def test_the_counselor_books_a_slot_from_the_case_page_and_the_desk_sees_it(logi
         page.goto(f"/cases/{referral.case_id}/")
         row = page.locator(f"[data-testid=case-referrals] tr[data-referral='{referral.pk}']")
         row.locator("[data-testid=book]").click()
-        picker = row.locator("[data-testid=slot-picker]")
+        picker = page.locator(f"#slot-picker-{referral.pk} [data-testid=slot-picker]")
         expect(picker).to_contain_text("12월 21일 (월)")
         expect(picker).not_to_contain_text("12월 25일")  # Christmas
         _shot(page, "case_page_slot_picker")
@@ -65,4 +65,13 @@ def test_the_counselor_books_a_slot_from_the_case_page_and_the_desk_sees_it(logi
         page.locator("[data-testid=slot-picker] button[data-start='2026-12-22T14:00:00+09:00']").click()
         expect(page.locator("[data-testid=appointment]")).to_contain_text("2026년 12월 22일 (화) 오후 2:00")
         _shot(page, "referral_page_rebooked")
-    assert Appointment.objects.filter(referral=referral).count() == 2
+
+        # Cancelled: the slot is free again, and the accept form offers to book the first meeting.
+        page.click("button[data-action=unbook]")
+        expect(page.locator("[data-testid=appointment]")).to_contain_text("예약 없음")
+        page.select_option("select[name=appointment_start]", "2026-12-23T09:30:00+09:00")
+        _shot(page, "referral_page_accept_with_slot")
+        page.click("button[data-action=accept]")
+        expect(page.locator("[data-testid=status]")).to_have_text("접수")
+        expect(page.locator("[data-testid=appointment]")).to_contain_text("2026년 12월 23일 (수) 오전 9:30")
+    assert Appointment.objects.filter(referral=referral).count() == 3
