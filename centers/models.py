@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -184,7 +185,7 @@ class Desk(models.Model):
 
     def clean(self) -> None:
         """Open on one or more weekdays, each once, and open before it closes."""
-        errors = {}
+        errors: dict[str, Any] = {}
         days = self.open_days
         if (
             not isinstance(days, list)

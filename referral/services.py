@@ -820,7 +820,7 @@ def appointment_book(*, by: User, referral_id: int, start: dt.datetime) -> Refer
     with transaction.atomic():
         referral = _lock_for_appointment(by, referral_id)
         # The desk's row is the lock every booking of its slots takes: the count below cannot go stale.
-        desk = Desk.objects.select_for_update().get(pk=referral.to_desk_id)
+        desk = Desk.objects.select_for_update().get(pk=referral.to_desk_id or 0)
         now = timezone.now()
         slot = slots.slot_starting(desk, start, now=now)
         if slot is None:

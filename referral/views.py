@@ -662,7 +662,7 @@ def appointments_day(request: StaffRequest) -> HttpResponse:
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     for a in rows:
-        a.referral.label = status_label(a.referral.status, a.referral.to_desk_id is not None)
+        a.referral.label = status_label(a.referral.status, a.referral.to_desk_id is not None)  # type: ignore[attr-defined]
     services.appointments_pii_read(
         by=request.user, client_ids=[a.referral.client_id for a in rows], ip=request.META.get("REMOTE_ADDR")
     )
