@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
@@ -180,6 +180,12 @@ class CaseSerializer(ModelSerializer):
         read_only_fields = fields
 
 
+class CaseAppointmentSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    desk = serializers.CharField()
+
+
 class CaseReferralSerializer(serializers.Serializer):
     """A referral of the case as plain values (cases may not import referral: read through `case.referrals`)."""
 
@@ -188,7 +194,15 @@ class CaseReferralSerializer(serializers.Serializer):
     status = serializers.CharField()
     to_center = serializers.CharField(source="to_center__code", allow_null=True)
     to_desk = serializers.CharField(source="to_desk__code", allow_null=True)
+    appointment = serializers.SerializerMethodField()
     outcome = serializers.CharField()
+
+    @extend_schema_field(CaseAppointmentSerializer(allow_null=True))
+    def get_appointment(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        if row.get("appt__start") is None:
+            return None
+        values = {"start": row["appt__start"], "end": row["appt__end"], "desk": row["appt__desk__code"]}
+        return dict(CaseAppointmentSerializer(values).data)
 
 
 class CaseDetailSerializer(CaseSerializer):
@@ -201,9 +215,24 @@ class CaseDetailSerializer(CaseSerializer):
 
     @extend_schema_field(CaseReferralSerializer(many=True))
     def get_referrals(self, obj: Case) -> list[dict[str, Any]]:
-        # One joined query of values; codes as in the referral API's answers.
-        rows = obj.referrals.order_by("created_at", "pk").values(  # type: ignore[attr-defined]
-            "id", "status", "outcome", "service__code", "to_center__code", "to_desk__code"
+        # One joined query of values; codes as in the referral API's answers. The appointment is the one
+        # holding a place (at most one a referral: a partial unique constraint of referral.Appointment).
+        rows = (
+            obj.referrals.annotate(  # type: ignore[attr-defined]
+                appt=FilteredRelation("appointments", condition=Q(appointments__cancelled_at__isnull=True))
+            )
+            .order_by("created_at", "pk")
+            .values(
+                "id",
+                "status",
+                "outcome",
+                "service__code",
+                "to_center__code",
+                "to_desk__code",
+                "appt__start",
+                "appt__end",
+                "appt__desk__code",
+            )
         )
         return list(CaseReferralSerializer(rows, many=True).data)
 

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from centers.models import Center, Desk, Region, Service, ServiceOutcome, StaffProfile
+from centers.models import Center, Desk, DeskClosure, Region, Service, ServiceOutcome, StaffProfile
 
 
 @admin.register(Region)
@@ -20,10 +20,19 @@ class DeskInline(admin.StackedInline):
         ("domain", "outreach", "operator_kind"),
         "services",
         ("open_days", "opens_at", "closes_at"),
+        ("slot_minutes", "slot_places"),
         ("capacity", "active"),
     ]
     filter_horizontal = ["services"]
     show_change_link = True
+
+
+class DeskClosureInline(admin.TabularInline):
+    """Days the desk is closed (no bookable slots); public holidays need no row."""
+
+    model = DeskClosure
+    extra = 1
+    fields = ["date", "reason"]
 
 
 @admin.register(Center)
@@ -37,12 +46,34 @@ class CenterAdmin(admin.ModelAdmin):
 
 @admin.register(Desk)
 class DeskAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "center", "domain", "outreach", "operator_kind", "capacity", "active"]
+    list_display = [
+        "code",
+        "name",
+        "center",
+        "domain",
+        "outreach",
+        "operator_kind",
+        "capacity",
+        "slot_minutes",
+        "slot_places",
+        "active",
+    ]
     list_filter = ["domain", "outreach", "operator_kind", "active", "center__kind", "center__region"]
     search_fields = ["code", "name", "center__name", "center__code"]
     list_select_related = ["center"]
     filter_horizontal = ["services"]
     autocomplete_fields = ["center"]
+    inlines = [DeskClosureInline]
+
+
+@admin.register(DeskClosure)
+class DeskClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "desk", "reason"]
+    list_filter = ["desk__center__region", "desk__outreach"]
+    search_fields = ["desk__code", "desk__name", "desk__center__name", "reason"]
+    list_select_related = ["desk__center"]
+    autocomplete_fields = ["desk"]
+    date_hierarchy = "date"
 
 
 class ServiceOutcomeInline(admin.TabularInline):

@@ -71,6 +71,8 @@ class DeskSerializer(ModelSerializer):
             "opens_at",
             "closes_at",
             "capacity",
+            "slot_minutes",
+            "slot_places",
             "active",
         ]
 

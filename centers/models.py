@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -135,6 +137,10 @@ class ServiceOutcome(models.Model):
         return f"{self.service.code}:{self.code}"
 
 
+DEFAULT_SLOT_MINUTES = 30
+SLOT_MINUTES_RANGE = (10, 240)
+SLOT_PLACES_RANGE = (1, 20)
+
 WEEKDAYS = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")), (6, _("Sun"))]
 
 
@@ -158,6 +164,14 @@ class Desk(models.Model):
     opens_at = models.TimeField(_("opens at"), default="09:00")
     closes_at = models.TimeField(_("closes at"), default="18:00")
     capacity = models.PositiveIntegerField(_("capacity (open referrals)"), default=50)
+    # Bookable slots (centers.slots): the opening hours cut into slots of this length, each taking
+    # this many clients (one per counselor seeing clients at the desk).
+    slot_minutes = models.PositiveSmallIntegerField(
+        _("slot length (minutes)"), default=DEFAULT_SLOT_MINUTES, help_text=_("From 10 to 240 minutes.")
+    )
+    slot_places = models.PositiveSmallIntegerField(
+        _("clients per slot"), default=1, help_text=_("How many clients one slot takes (1 to 20).")
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -171,7 +185,7 @@ class Desk(models.Model):
 
     def clean(self) -> None:
         """Open on one or more weekdays, each once, and open before it closes."""
-        errors = {}
+        errors: dict[str, Any] = {}
         days = self.open_days
         if (
             not isinstance(days, list)
@@ -182,6 +196,20 @@ class Desk(models.Model):
             errors["open_days"] = _("Open days must be one or more weekdays from 0 (Monday) to 6 (Sunday), each once.")
         if self.opens_at is not None and self.closes_at is not None and not self.opens_at < self.closes_at:
             errors["closes_at"] = _("The desk must open before it closes (opens_at before closes_at).")
+        low, high = SLOT_MINUTES_RANGE
+        if self.slot_minutes is not None and not low <= self.slot_minutes <= high:
+            errors["slot_minutes"] = _("A slot lasts from %(low)s to %(high)s minutes.") % {"low": low, "high": high}
+        elif (
+            self.slot_minutes is not None
+            and "closes_at" not in errors
+            and isinstance(self.opens_at, dt.time)
+            and isinstance(self.closes_at, dt.time)
+            and _minutes(self.closes_at) - _minutes(self.opens_at) < self.slot_minutes
+        ):
+            errors["slot_minutes"] = _("One slot must fit between the opening and the closing time.")
+        low, high = SLOT_PLACES_RANGE
+        if self.slot_places is not None and not low <= self.slot_places <= high:
+            errors["slot_places"] = _("A slot takes from %(low)s to %(high)s clients.") % {"low": low, "high": high}
         if errors:
             raise ValidationError(errors)
 
@@ -197,6 +225,28 @@ def staff_name(user: object) -> str:
         return ""
     full = user.get_full_name() if hasattr(user, "get_full_name") else ""
     return full or (user.get_username() if hasattr(user, "get_username") else str(user))
+
+
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+class DeskClosure(models.Model):
+    """A day the desk is closed besides its weekly schedule and public holidays (training, move, outreach
+    cancelled): it has no bookable slots that day."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="closures", verbose_name=_("desk"))
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["desk", "date"]
+        constraints = [models.UniqueConstraint(fields=["desk", "date"], name="uniq_desk_closure_date")]
+        verbose_name = _("desk closure")
+        verbose_name_plural = _("desk closures")
+
+    def __str__(self) -> str:
+        return f"{self.desk} {self.date:%Y-%m-%d}"
 
 
 class StaffProfile(models.Model):

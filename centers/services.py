@@ -157,6 +157,8 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         "opens_at",
         "closes_at",
         "capacity",
+        "slot_minutes",
+        "slot_places",
     ]
     for line, r in _rows(p, cols):
         _check(p, line, r["center"] in center_codes, f"unknown center {r['center']!r}")
@@ -172,6 +174,9 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         closes = _parse(p, line, "closes_at", r["closes_at"], dt.time.fromisoformat)
         capacity = _parse(p, line, "capacity", r["capacity"], int)
         _check(p, line, capacity >= 0, "capacity must not be negative")
+        slot_minutes = _parse(p, line, "slot_minutes", r["slot_minutes"], int)
+        slot_places = _parse(p, line, "slot_places", r["slot_places"], int)
+        _check(p, line, slot_minutes > 0 and slot_places > 0, "slot_minutes and slot_places must be positive")
         desk = Desk(
             code=r["code"],
             name=r["name"],
@@ -182,6 +187,8 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
             opens_at=opens,
             closes_at=closes,
             capacity=capacity,
+            slot_minutes=slot_minutes,
+            slot_places=slot_places,
         )
         _model_check(p, line, desk, exclude=["center", "services"])
         desks.append(
@@ -193,6 +200,8 @@ def _read_directory(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
                 "opens_at": opens,
                 "closes_at": closes,
                 "capacity": capacity,
+                "slot_minutes": slot_minutes,
+                "slot_places": slot_places,
             }
         )
     return {"regions": regions, "services": services, "centers": centers, "desks": desks}
@@ -285,6 +294,8 @@ def directory_load(*, data_dir: Path = DATA_DIR) -> LoadResult:
                     "opens_at": d["opens_at"],
                     "closes_at": d["closes_at"],
                     "capacity": d["capacity"],
+                    "slot_minutes": d["slot_minutes"],
+                    "slot_places": d["slot_places"],
                     "active": True,
                 },
                 result,

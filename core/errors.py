@@ -72,3 +72,9 @@ class FourEyes(Conflict):
     """Maker-checker: the person who made a batch may not approve it."""
 
     code = "four_eyes"
+
+
+class SlotUnavailable(Conflict):
+    """The appointment slot is full, or no bookable slot of the desk starts then."""
+
+    code = "slot_unavailable"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as action_decorator
 from rest_framework.exceptions import NotAuthenticated
@@ -17,6 +20,7 @@ from rest_framework.response import Response
 
 from centers.api import DeskFilter, DeskSerializer
 from centers.models import Desk
+from centers.slots import MAX_DAYS_AHEAD, MAX_RANGE_DAYS
 from core.api import ModelSerializer
 from referral import lifecycle, selectors, services
 from referral.lifecycle import Action, ActionInput, Assignee
@@ -50,6 +54,14 @@ class EventSerializer(ModelSerializer):
         return obj.by.get_username() if obj.by else None
 
 
+class AppointmentSerializer(serializers.Serializer):
+    """The client's first meeting at the receiving desk (Asia/Seoul times with their offset)."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    desk = serializers.CharField(source="desk.code")
+
+
 class ReferralSerializer(ModelSerializer):
     client = ClientMinimalSerializer()
     service = serializers.CharField(source="service.code")
@@ -59,6 +71,7 @@ class ReferralSerializer(ModelSerializer):
     assigned_to = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     next_due = serializers.DateTimeField(read_only=True, default=None, allow_null=True)
+    appointment = serializers.SerializerMethodField()
 
     class Meta:
         model = Referral
@@ -89,7 +102,13 @@ class ReferralSerializer(ModelSerializer):
             "outcome_detail",
             "reason",
             "note",
+            "appointment",
         ]
+
+    @extend_schema_field(AppointmentSerializer(allow_null=True))
+    def get_appointment(self, obj: Referral) -> dict[str, Any] | None:
+        a = services.active_appointment(obj)
+        return dict(AppointmentSerializer(a).data) if a is not None else None
 
     def get_assigned_to(self, obj: Referral) -> int | None:
         return obj.assigned_to_id
@@ -135,6 +154,39 @@ class ReferralDetailSerializer(ReferralSerializer):
         from centers.selectors import actor_for
 
         return services.allowed_actions(obj, actor_for(self.context["request"].user))
+
+
+class BookSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="The start of one of the desk's slots (GET /api/v1/desks/{id}/slots/).")
+
+
+class SlotSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class SlotParams(serializers.Serializer):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (`from` is a Python keyword: the fields are named in get_fields)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {"from": serializers.DateField(), "to": serializers.DateField()}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs["from"], attrs["to"]
+        if last < first:
+            raise serializers.ValidationError({"to": [_("The last day comes before the first.")]})
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"to": [_("Ask for at most %(n)s days of slots at once.") % {"n": MAX_RANGE_DAYS}]}
+            )
+        if last > timezone.localdate() + dt.timedelta(days=MAX_DAYS_AHEAD):
+            raise serializers.ValidationError(
+                {"to": [_("Slots can be booked at most %(n)s days ahead.") % {"n": MAX_DAYS_AHEAD}]}
+            )
+        return attrs
 
 
 class CreateSerializer(serializers.Serializer):
@@ -256,6 +308,22 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return self._answer(request, referral_id)
 
+    @extend_schema(methods=["POST"], request=BookSerializer, responses=ReferralDetailSerializer)
+    @extend_schema(methods=["DELETE"], request=None, responses={200: ReferralDetailSerializer})
+    @action_decorator(detail=True, methods=["post", "delete"])
+    def appointment(self, request: Request, pk: str | None = None) -> Response:
+        """Book (or rebook) the first meeting at the receiving desk: one of its slots (409
+        `slot_unavailable` when full or not a slot); DELETE frees it. Either side, while open."""
+        referral_id = self._pk()
+        selectors.referral_check_visible(request.user, referral_id)
+        if request.method == "DELETE":
+            services.appointment_cancel(by=_by(request), referral_id=referral_id)
+        else:
+            s = BookSerializer(data=request.data)
+            s.is_valid(raise_exception=True)
+            services.appointment_book(by=_by(request), referral_id=referral_id, start=s.validated_data["start"])
+        return self._answer(request, referral_id)
+
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action_decorator(detail=True, methods=["get"])
     def slip(self, request: Request, pk: str | None = None, format: str | None = None) -> HttpResponse:  # noqa: A002
@@ -317,3 +385,26 @@ class DeskViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Desk]:
         return selectors.desk_list_with_load().order_by("code")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First day (Asia/Seoul)."),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATE, required=True, description="Last day, included; at most 62 days in all."
+            ),
+        ],
+        responses=SlotSerializer(many=True),
+        filters=False,
+    )
+    @action_decorator(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def slots(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:  # noqa: A002
+        """The desk's bookable slots between two days with the places taken; closed days have none."""
+        raw = str(pk or "")
+        if not (raw.isascii() and raw.isdigit()):
+            raise Http404
+        desk = selectors.desk_for_slots(int(raw))
+        params = SlotParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        first, last = params.validated_data["from"], params.validated_data["to"]
+        rows = selectors.desk_slot_load(desk, first=first, last=last)
+        return Response(SlotSerializer(rows, many=True).data)

@@ -285,6 +285,20 @@ def allowed_actions(
     return [a for a in USER_ACTIONS if a.side in sides and a.allows(status, routed=routed)]
 
 
+# --- Appointments (DESIGN.md "Appointments and the referral slip") ---
+# Not a row of the table above (the status does not change): the first meeting at the receiving desk is
+# booked, rebooked or cancelled by either side while the referral is open and at a desk; the lifecycle
+# frees it when the referral leaves the desk (decline, accept deadline) or closes.
+APPOINTMENT_SIDES = frozenset({Side.SENDING, Side.RECEIVING})
+APPOINTMENT_STATUSES = _OPEN
+
+
+def may_book(actor: Actor, *, status: str, routed: bool, from_center_id: int | None, to_center_id: int | None) -> bool:
+    """Whether the actor may book, rebook or cancel the referral's appointment right now."""
+    sides = side_of(actor, from_center_id=from_center_id, to_center_id=to_center_id)
+    return bool(sides & APPOINTMENT_SIDES) and routed and status in APPOINTMENT_STATUSES
+
+
 # --- Reason labels: every coded reason an event or a referral can carry, in one place. -----------------
 _ROUTING_REASON_LABELS = {
     "colocated": _("Outreach desk in the same building"),

@@ -171,6 +171,9 @@ class EventKind(models.TextChoices):
     CANCEL = "cancel", _("Cancelled")
     ESCALATE = "escalate", _("Escalated")
     OFFER = "offer", _("Job postings offered")
+    BOOK = "book", _("Appointment booked")
+    REBOOK = "rebook", _("Appointment changed")
+    UNBOOK = "unbook", _("Appointment cancelled")
 
 
 class ReferralEvent(models.Model):
@@ -219,6 +222,64 @@ class ReferralPosting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referral_id}:{self.posting_id}"
+
+
+class AppointmentEnd(models.TextChoices):
+    """Why an appointment stopped holding its place."""
+
+    REBOOKED = "rebooked", _("Changed to another time")
+    CANCELLED = "cancelled", _("Cancelled")
+    LEFT_DESK = "left_desk", _("The referral left the desk")
+    CLOSED = "closed", _("The referral was closed")
+
+
+class Appointment(models.Model):
+    """The client's first meeting at the receiving desk: one slot of the desk's schedule (centers.slots).
+
+    Written only by `services.appointment_book` / `appointment_cancel` (and the lifecycle, which frees it
+    when the referral leaves the desk or closes). Never deleted: a rebooking or cancellation sets
+    `cancelled_at`, which frees the place, and the row stays as history. At most one active appointment
+    per referral (a constraint); the places a slot takes are counted under a lock of the desk's row.
+    """
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("referral"), db_index=False
+    )
+    desk = models.ForeignKey(Desk, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("desk"))
+    start = models.DateTimeField(_("starts at"))
+    end = models.DateTimeField(_("ends at"))
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("booked at"))
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(_("why it ended"), max_length=20, choices=AppointmentEnd.choices, blank=True)
+
+    class Meta:
+        ordering = ["start", "pk"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"], condition=models.Q(cancelled_at__isnull=True), name="uniq_active_appointment"
+            ),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appointment_ends_after_start"),
+        ]
+        indexes = [
+            models.Index(fields=["referral", "created_at"], name="appt_referral_created"),
+            # Places taken per slot, and a desk's day: active appointments by desk and start.
+            models.Index(
+                fields=["desk", "start"], name="appt_active_desk_start", condition=models.Q(cancelled_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"R{self.referral_id} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_at is None
 
 
 class SlaPolicy(models.Model):

@@ -12,12 +12,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from centers import slots
 from centers.models import CENTER_ROLES, Desk
 from centers.selectors import actor_for, desk_list
 from core.errors import PermissionDenied
 from referral.lifecycle import STATUS_FILTERS, UNROUTED, may_assign_others
 from referral.models import (
     OPEN_STATUSES,
+    Appointment,
     EventKind,
     Notification,
     Priority,
@@ -108,7 +110,7 @@ def referral_list_for(
     # running it); the small directory tables come in three trivial prefetch queries instead.
     qs = (
         qs.select_related("client", "to_desk", "assigned_to")
-        .prefetch_related("service", "from_center", "to_center")
+        .prefetch_related("service", "from_center", "to_center", active_appointments_prefetch())
         .annotate(next_due=next_due_expression())
     )
     if f.sort == "-created":
@@ -164,6 +166,7 @@ def referral_get_for(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> R
             ),
             "service__outcomes",
             _offered_postings(),
+            active_appointments_prefetch(),
         )
     )
     return get_object_or_404(qs, pk=pk)
@@ -183,6 +186,7 @@ def referral_get_for_api(user: AbstractBaseUser | AnonymousUser, pk: int | str) 
         .prefetch_related(
             Prefetch("events", queryset=ReferralEvent.objects.select_related("by", "desk").order_by("at", "pk")),
             _offered_postings(),
+            active_appointments_prefetch(),
         )
     )
     return get_object_or_404(qs, pk=pk)
@@ -248,4 +252,87 @@ def referral_get_for_slip(user: AbstractBaseUser | AnonymousUser, pk: int | str)
     qs = referrals_visible_to(user).select_related(
         "client", "service", "to_desk__center", "from_center", "from_desk", "created_by"
     )
-    return get_object_or_404(qs, pk=pk)
+    return get_object_or_404(qs.prefetch_related(active_appointments_prefetch()), pk=pk)
+
+
+# --- Appointments ---
+
+
+def active_appointments_prefetch() -> Prefetch:
+    """The referral's appointment holding a place, as `referral.active_appointments` (services.active_appointment)."""
+    return Prefetch(
+        "appointments",
+        queryset=Appointment.objects.filter(cancelled_at__isnull=True).select_related("desk"),
+        to_attr="active_appointments",
+    )
+
+
+@dataclass(frozen=True)
+class SlotLoad:
+    start: dt.datetime
+    end: dt.datetime
+    capacity: int
+    booked: int
+
+    @property
+    def available(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+def desk_for_slots(pk: int) -> Desk:
+    """An active desk of an active center (the directory is any staff member's to read)."""
+    return get_object_or_404(Desk.objects.filter(active=True, center__active=True), pk=pk)
+
+
+def desk_slot_load(desk: Desk, *, first: dt.date, last: dt.date, now: dt.datetime | None = None) -> list[SlotLoad]:
+    """The desk's bookable slots from `first` to `last` with the places their active appointments take.
+
+    Days before today have no slot to book: the range starts today at the earliest."""
+    now = now or timezone.now()
+    first = max(first, timezone.localdate(now))
+    rows = slots.desk_slots(desk, first=first, last=last, now=now)
+    if not rows:
+        return []
+    taken = dict(
+        Appointment.objects.filter(
+            desk_id=desk.pk, cancelled_at__isnull=True, start__gte=rows[0].start, start__lte=rows[-1].start
+        )
+        .values_list("start")
+        .annotate(n=Count("pk"))
+        .values_list("start", "n")
+    )
+    return [SlotLoad(s.start, s.end, s.capacity, int(taken.get(s.start, 0))) for s in rows]
+
+
+def next_free_slots(
+    desk: Desk, *, days: int = 14, limit: int | None = None, now: dt.datetime | None = None
+) -> list[SlotLoad]:
+    """The soonest slots with a place left (the pages' slot picker), within `days` days from today."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rows = desk_slot_load(desk, first=today, last=today + dt.timedelta(days=days - 1), now=now)
+    free = [r for r in rows if r.available > 0]
+    return free[:limit] if limit is not None else free
+
+
+def appointments_of_day(
+    user: AbstractBaseUser | AnonymousUser, *, day: dt.date, desk_id: int | None = None
+) -> list[Appointment]:
+    """The active appointments of that day at the user's center's desks (the desk's day view), soonest first."""
+    center_id = _center_for(user)
+    if center_id is None:
+        return []
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=slots.SEOUL)
+    qs = Appointment.objects.filter(
+        desk__center_id=center_id,
+        cancelled_at__isnull=True,
+        start__gte=start,
+        start__lt=start + dt.timedelta(days=1),
+    )
+    if desk_id is not None:
+        qs = qs.filter(desk_id=desk_id)
+    return list(
+        qs.select_related(
+            "desk", "referral__client", "referral__service", "referral__from_center", "booked_by"
+        ).order_by("start", "desk__code", "pk")
+    )

@@ -2,7 +2,9 @@
 table of DESIGN.md and writes exactly one ReferralEvent.
 
 Locking rule: the referral row is selected FOR UPDATE before its status is read, so two people acting
-at once are serialized; the second sees the new status and gets InvalidTransition (409).
+at once are serialized; the second sees the new status and gets InvalidTransition (409). Booking an
+appointment locks the referral row, then the desk's row (always in that order), and counts the places
+taken under the desk's lock: of two people taking a slot's last place at once exactly one gets it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
+from centers import slots
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
 from core.errors import (
@@ -29,6 +32,7 @@ from core.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    SlotUnavailable,
 )
 from core.orm import prefetched
 from core.queueing import enqueue_on_commit
@@ -38,6 +42,8 @@ from referral import lifecycle, routing, sla
 from referral.lifecycle import Action, ActionInput, Side, action_label, may_assign_others, side_of, status_label
 from referral.models import (
     OPEN_STATUSES,
+    Appointment,
+    AppointmentEnd,
     CancelReason,
     EventKind,
     Priority,
@@ -123,6 +129,12 @@ def _transition(
         for name, value in result.fields.items():
             setattr(referral, name, value)
         referral.status = to_status
+        freed = _free_appointment(referral, now=now, by=by)
+        if freed is not None:
+            result.data = {**result.data, "appointment_freed": _appointment_data(freed)}
+            if referral.to_desk_id is None:
+                referral.contact_due_at = None
+                result.fields["contact_due_at"] = None
         referral.save(update_fields=sorted({*result.fields, "status", "updated_at"}))
         ReferralEvent.objects.create(
             referral=referral,
@@ -249,6 +261,7 @@ def referral_create(
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
     prefetched(referral, "events", [event])
     prefetched(referral, "postings", [])
+    referral.active_appointments = []  # type: ignore[attr-defined]
     return referral
 
 
@@ -406,7 +419,10 @@ def referral_accept(*, referral_id: int, by: User, assigned_to: int | str | None
             fields={
                 "accepted_at": now,
                 "assigned_to": assignee,
-                "contact_due_at": sla.add_business_days(now, days.contact),
+                # The meeting already booked, if any, is the first contact (sla.contact_due).
+                "contact_due_at": sla.contact_due(
+                    accepted_at=now, days=days, appointment_day_close=_appointment_day_close(r)
+                ),
                 "close_due_at": sla.add_business_days(now, days.close),
                 "escalated_step": "",
             },
@@ -711,6 +727,167 @@ def referrals_cancel_for_withdrawn_consent(*, consent_id: int, by: User | None =
     return done
 
 
+# --- Appointments: the client's first meeting at the receiving desk (DESIGN.md) ---
+
+
+def active_appointment(referral: Referral) -> Appointment | None:
+    """The referral's appointment that holds a place (prefetched as `active_appointments` when listed)."""
+    cached = getattr(referral, "active_appointments", None)
+    if cached is not None:
+        return cached[0] if cached else None
+    return Appointment.objects.filter(referral_id=referral.pk, cancelled_at__isnull=True).select_related("desk").first()
+
+
+def _appointment_data(a: Appointment) -> dict[str, Any]:
+    # Seoul times with their offset, as the API answers them.
+    return {
+        "start": a.start.astimezone(sla.SEOUL).isoformat(),
+        "end": a.end.astimezone(sla.SEOUL).isoformat(),
+        "desk": a.desk_id,
+    }
+
+
+def _appointment_day_close(r: Referral) -> dt.datetime | None:
+    a = Appointment.objects.filter(referral_id=r.pk, cancelled_at__isnull=True).select_related("desk").first()
+    if a is None:
+        return None
+    return slots.closing_time(a.desk, a.start.astimezone(sla.SEOUL).date())
+
+
+def _free_appointment(referral: Referral, *, now: dt.datetime, by: User | None) -> Appointment | None:
+    """Within a transition: free the appointment of a referral that left its desk (decline, accept
+    deadline: always) or closed (only one still to come; a meeting that took place stays as it was)."""
+    left = referral.to_desk_id is None
+    closed = referral.status not in OPEN_STATUSES
+    if not (left or closed):
+        return None
+    a = Appointment.objects.filter(referral_id=referral.pk, cancelled_at__isnull=True).first()
+    if a is None or (not left and a.start <= now):
+        return None
+    a.cancelled_at, a.cancelled_by = now, by
+    a.end_reason = AppointmentEnd.LEFT_DESK if left else AppointmentEnd.CLOSED
+    a.save(update_fields=["cancelled_at", "cancelled_by", "end_reason"])
+    return a
+
+
+def _lock_for_appointment(by: User, referral_id: int) -> Referral:
+    """The referral, locked, once the user may book for it: either side (lifecycle.may_book), open, at a
+    desk. Another center's referral does not exist (404); ministry accounts are refused (403)."""
+    actor = actor_for(by)
+    if actor.is_ministry:
+        raise PermissionDenied(_("Ministry accounts cannot act on referrals."))
+    referral = Referral.objects.select_for_update(of=("self",)).filter(pk=referral_id).first()
+    if referral is None or not side_of(
+        actor, from_center_id=referral.from_center_id, to_center_id=referral.to_center_id
+    ):
+        raise NotFound(_("No such referral."))
+    routed = referral.to_desk_id is not None
+    if not lifecycle.may_book(
+        actor,
+        status=referral.status,
+        routed=routed,
+        from_center_id=referral.from_center_id,
+        to_center_id=referral.to_center_id,
+    ):
+        if referral.status in OPEN_STATUSES and not routed:
+            raise InvalidTransition(_("No desk has been chosen yet; book once the referral reaches a desk."))
+        raise InvalidTransition(
+            _("This referral is %(status)s; appointments can be booked only while it is open.")
+            % {"status": status_label(referral.status, routed)}
+        )
+    return referral
+
+
+def _set_contact_due(referral: Referral, appointment: Appointment | None, desk: Desk, now: dt.datetime) -> list[str]:
+    """The first-contact due after a booking or cancellation (sla.contact_due); the contact alert may come
+    again for a later due."""
+    close = slots.closing_time(desk, appointment.start.astimezone(sla.SEOUL).date()) if appointment else None
+    days = sla.days_for(service_id=referral.service_id, priority=referral.priority)
+    referral.contact_due_at = sla.contact_due(accepted_at=referral.accepted_at, days=days, appointment_day_close=close)
+    changed = ["contact_due_at", "updated_at"]
+    if referral.escalated_step == "contact" and (referral.contact_due_at is None or referral.contact_due_at > now):
+        referral.escalated_step = ""
+        changed.append("escalated_step")
+    return changed
+
+
+def appointment_book(*, by: User, referral_id: int, start: dt.datetime) -> Referral:
+    """Book the slot of the receiving desk that starts at `start` (rebooking frees the one held before, in
+    the same transaction). 409 `slot_unavailable` when no bookable slot starts then or its places are
+    taken. The first-contact due follows the appointment (sla.contact_due)."""
+    if not isinstance(start, dt.datetime) or start.tzinfo is None:
+        raise InvalidInput(_("Give the slot's start as a date and time."), field="start")
+    with transaction.atomic():
+        referral = _lock_for_appointment(by, referral_id)
+        # The desk's row is the lock every booking of its slots takes: the count below cannot go stale.
+        desk = Desk.objects.select_for_update().get(pk=referral.to_desk_id or 0)
+        now = timezone.now()
+        slot = slots.slot_starting(desk, start, now=now)
+        if slot is None:
+            raise SlotUnavailable(
+                _("No bookable slot of this desk starts at that time (closed, past, or outside its hours).")
+            )
+        current = Appointment.objects.filter(referral_id=referral.pk, cancelled_at__isnull=True).first()
+        if current is not None and current.start == slot.start and current.desk_id == desk.pk:
+            return referral  # booked already: nothing to change
+        taken = (
+            Appointment.objects.filter(desk_id=desk.pk, start=slot.start, cancelled_at__isnull=True)
+            .exclude(referral_id=referral.pk)
+            .count()
+        )
+        if taken >= slot.capacity:
+            raise SlotUnavailable(_("This slot is full; choose another time."))
+        if current is not None:
+            current.cancelled_at, current.cancelled_by, current.end_reason = now, by, AppointmentEnd.REBOOKED
+            current.save(update_fields=["cancelled_at", "cancelled_by", "end_reason"])
+        appointment = Appointment.objects.create(
+            referral=referral, desk=desk, start=slot.start, end=slot.end, booked_by=by, created_at=now
+        )
+        changed = _set_contact_due(referral, appointment, desk, now)
+        referral.save(update_fields=changed)
+        ReferralEvent.objects.create(
+            referral=referral,
+            at=now,
+            by=by,
+            kind=EventKind.REBOOK if current is not None else EventKind.BOOK,
+            from_status=referral.status,
+            to_status=referral.status,
+            desk_id=desk.pk,
+            data={
+                "appointment": _appointment_data(appointment),
+                "previous": _appointment_data(current) if current is not None else None,
+            },
+        )
+        referral_changed.send(sender=Referral, at=referral.created_at)
+    return referral
+
+
+def appointment_cancel(*, by: User, referral_id: int) -> Referral:
+    """Free the referral's appointment (its place goes back to the slot). Without one, nothing changes."""
+    with transaction.atomic():
+        referral = _lock_for_appointment(by, referral_id)
+        current = Appointment.objects.filter(referral_id=referral.pk, cancelled_at__isnull=True).first()
+        if current is None:
+            return referral
+        now = timezone.now()
+        current.cancelled_at, current.cancelled_by, current.end_reason = now, by, AppointmentEnd.CANCELLED
+        current.save(update_fields=["cancelled_at", "cancelled_by", "end_reason"])
+        desk = Desk.objects.get(pk=current.desk_id)
+        referral.save(update_fields=_set_contact_due(referral, None, desk, now))
+        ReferralEvent.objects.create(
+            referral=referral,
+            at=now,
+            by=by,
+            kind=EventKind.UNBOOK,
+            from_status=referral.status,
+            to_status=referral.status,
+            desk_id=current.desk_id,
+            data={"appointment": _appointment_data(current)},
+        )
+        referral_changed.send(sender=Referral, at=referral.created_at)
+    return referral
+
+
 # --- Job postings offered to the client of a job placement referral ---
 
 
@@ -848,3 +1025,10 @@ def referral_slip_print(*, by: User, referral: Referral, view: str, ip: str | No
     from cases.services import pii_access_log_write
 
     pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip, action=AccessAction.PRINT)
+
+
+def appointments_pii_read(*, by: User, client_ids: Iterable[int], ip: str | None = None) -> None:
+    """Record that the user saw these clients' names on the desk's day of appointments (PIPA access log)."""
+    from cases.services import pii_access_log_write
+
+    pii_access_log_write(user=by, clients=list(client_ids), view="referral:appointments_day", ip_address=ip)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-import holidays
 from django.db.models import Q
 
+from core.workdays import SEOUL, is_business_day
 from referral.models import Priority, SlaPolicy
 
-SEOUL = ZoneInfo("Asia/Seoul")
+__all__ = ["SEOUL", "SlaDays", "add_business_days", "contact_due", "days_for", "is_business_day"]
+
 # A step is due at the close of business on its last day.
 END_OF_DAY = dt.time(18, 0)
 
@@ -28,15 +27,6 @@ DEFAULT_DAYS = {
     Priority.NORMAL: SlaDays(accept=2, contact=5, close=20),
     Priority.URGENT: SlaDays(accept=1, contact=2, close=10),
 }
-
-
-@lru_cache(maxsize=32)
-def _kr_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("KR", years=year)
-
-
-def is_business_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in _kr_holidays(day.year)
 
 
 def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
@@ -65,3 +55,17 @@ def days_for(*, service_id: int, priority: str, using: str = "default") -> SlaDa
     if row is not None:
         return SlaDays(accept=row.accept_days, contact=row.contact_days, close=row.close_days)
     return DEFAULT_DAYS.get(Priority(priority), DEFAULT_DAYS[Priority.NORMAL])
+
+
+def contact_due(
+    *, accepted_at: dt.datetime | None, days: SlaDays, appointment_day_close: dt.datetime | None
+) -> dt.datetime | None:
+    """When first contact is due. With an appointment: the close of the receiving desk on the
+    appointment's day (the meeting is the first contact, recorded as "start" that day), whether that is
+    sooner or later than the SLA would say. Without: `days.contact` business days after acceptance;
+    none before acceptance."""
+    if appointment_day_close is not None:
+        return appointment_day_close
+    if accepted_at is None:
+        return None
+    return add_business_days(accepted_at, days.contact)

@@ -9,10 +9,14 @@ urlpatterns = [
     path("new/many/", views.create_many, name="create_many"),
     path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("notifications/", views.notification_list, name="notifications"),
+    path("appointments/", views.appointments_day, name="appointments_day"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
-    # Before `act`, whose slug would take "postings" for a lifecycle action.
+    # Before `act`, whose slug would take "postings", "slots" or "appointment" for a lifecycle action.
     path("<int:pk>/postings/", views.offer_postings, name="offer_postings"),
     path("<int:pk>/slip/", views.slip, name="slip"),
+    path("<int:pk>/slots/", views.appointment_slots, name="appointment_slots"),
+    path("<int:pk>/appointment/", views.appointment_book, name="appointment_book"),
+    path("<int:pk>/appointment/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("<int:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -24,14 +24,17 @@ from django_htmx.middleware import HtmxDetails
 
 from centers.models import Service, staff_name
 from centers.selectors import actor_for
-from core.errors import DomainError, DuplicateReferral, PermissionDenied
+from core.errors import DomainError, DuplicateReferral, InvalidInput, PermissionDenied
 from jobs.selectors import postings_latest_low_risk
 from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
 from referral.models import OPEN_STATUSES, Priority
 from referral.slip import slip_filename, slip_pdf
+from referral.templatetags.referral_labels import appointment_time
 
 PAGE_SIZE = 50
+# The slot picker shows the next days the desk has a free place on, every free slot of each.
+PICKER_DAYS = 5
 
 
 class StaffRequest(HttpRequest):
@@ -307,10 +310,21 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
         else []
     )
     actions = services.lifecycle_actions_for(referral, actor)
+    appointment = services.active_appointment(referral)
+    can_book = _can_book(request, referral)
+    # Accepting at the receiving desk may book the first meeting in the same form.
+    accept_slots = (
+        selectors.next_free_slots(referral.to_desk, limit=40)
+        if referral.to_desk is not None and appointment is None and any(a.code == "accept" for a in actions)
+        else []
+    )
     return render(
         request,
         "referral/detail.html",
         {
+            "appointment": appointment,
+            "can_book": can_book,
+            "accept_slots": accept_slots,
             "r": referral,
             "label": status_label(referral.status, referral.to_desk_id is not None),
             "events": list(referral.events.all()),
@@ -438,6 +452,8 @@ def act(request: StaffRequest, pk: int, action: str) -> HttpResponseBase:
     if request.htmx:
         return _queue_row(request, pk, done=done)
     messages.success(request, done)
+    if spec.code == "accept" and request.POST.get("appointment_start"):
+        _book_on_accept(request, pk, request.POST["appointment_start"])
     if (
         target == reverse("referral:detail", args=[pk])
         and not selectors.referrals_visible_to(request.user).filter(pk=pk).exists()
@@ -445,6 +461,22 @@ def act(request: StaffRequest, pk: int, action: str) -> HttpResponseBase:
         # Declined and handed back to routing: the referral left this center, its page would be a 404.
         target = reverse("referral:queue")
     return redirect(target)
+
+
+def _book_on_accept(request: StaffRequest, pk: int, raw: str) -> None:
+    """The accept form's optional first meeting: booked after the acceptance (which stands if the slot
+    was taken meanwhile: the message says so and the referral page offers the other slots)."""
+    start = _parse_start(raw)
+    try:
+        if start is None:
+            raise InvalidInput(_("Choose a time from the list."), field="start")
+        services.appointment_book(by=request.user, referral_id=pk, start=start)
+    except DomainError as exc:
+        messages.error(request, f"{_('Accepted, but the appointment was not booked:')} {_error_text(exc)}")
+        return
+    messages.success(
+        request, _("Appointment booked for R%(id)s: %(when)s.") % {"id": pk, "when": appointment_time(start)}
+    )
 
 
 def _queue_row(request: StaffRequest, pk: int, *, done: str = "", error: str = "") -> HttpResponse:
@@ -520,3 +552,130 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="yeongye-import-{batch.pk}-report.xlsx"'
     return response
+
+
+# --- Appointments ---
+
+
+def _can_book(request: StaffRequest, referral: Any) -> bool:
+    return lifecycle.may_book(
+        actor_for(request.user),
+        status=referral.status,
+        routed=referral.to_desk_id is not None,
+        from_center_id=referral.from_center_id,
+        to_center_id=referral.to_center_id,
+    )
+
+
+@login_required
+def appointment_slots(request: StaffRequest, pk: int) -> HttpResponse:
+    """The slot picker: the receiving desk's next slots with a place left, each a button that books it.
+    htmx swaps it into the case or referral page; without htmx it is a page of its own."""
+    try:
+        referral = selectors.referral_get_for_slip(request.user, pk)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    desk = referral.to_desk
+    can_book = desk is not None and _can_book(request, referral)
+    free = selectors.next_free_slots(desk) if can_book and desk is not None else []
+    days: dict[Any, list[Any]] = {}
+    for slot in free:
+        day = timezone.localtime(slot.start).date()
+        if day in days or len(days) < PICKER_DAYS:
+            days.setdefault(day, []).append(slot)
+    context = {
+        "r": referral,
+        "desk": desk,
+        "can_book": can_book,
+        "days": list(days.values()),
+        "current": services.active_appointment(referral),
+        "next_path": _safe_next(request, reverse("referral:detail", args=[pk])),
+    }
+    template = "referral/_slot_picker.html" if request.htmx else "referral/slot_picker.html"
+    return render(request, template, context)
+
+
+def _parse_start(raw: str) -> Any:
+    import datetime as dt
+
+    try:
+        start = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+@login_required
+@require_POST
+def appointment_book(request: StaffRequest, pk: int) -> HttpResponseBase:
+    target = _safe_next(request, reverse("referral:detail", args=[pk]))
+    start = _parse_start(request.POST.get("start", ""))
+    try:
+        selectors.referral_check_visible(request.user, pk)
+        if start is None:
+            messages.error(request, _("Choose a time from the list."))
+            return redirect(target)
+        services.appointment_book(by=request.user, referral_id=pk, start=start)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(target)
+    messages.success(
+        request,
+        _("Appointment booked for R%(id)s: %(when)s.") % {"id": pk, "when": appointment_time(start)},
+    )
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def appointment_cancel(request: StaffRequest, pk: int) -> HttpResponseBase:
+    target = _safe_next(request, reverse("referral:detail", args=[pk]))
+    try:
+        selectors.referral_check_visible(request.user, pk)
+        services.appointment_cancel(by=request.user, referral_id=pk)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(target)
+    messages.success(request, _("Appointment cancelled; the slot is free again."))
+    return redirect(target)
+
+
+@login_required
+def appointments_day(request: StaffRequest) -> HttpResponse:
+    """The day's appointments at the desks of the user's center: whom to expect, when, at which desk."""
+    import datetime as dt
+
+    today = timezone.localdate()
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else today
+    except ValueError:
+        day = today
+    raw_desk = request.GET.get("desk", "")
+    try:
+        desks = list(selectors.desks_of_center(request.user))
+        desk_id = int(raw_desk) if raw_desk.isdigit() and any(d.pk == int(raw_desk) for d in desks) else None
+        rows = selectors.appointments_of_day(request.user, day=day, desk_id=desk_id)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    for a in rows:
+        a.referral.label = status_label(a.referral.status, a.referral.to_desk_id is not None)  # type: ignore[attr-defined]
+    services.appointments_pii_read(
+        by=request.user, client_ids=[a.referral.client_id for a in rows], ip=request.META.get("REMOTE_ADDR")
+    )
+    return render(
+        request,
+        "referral/appointments_day.html",
+        {
+            "day": day,
+            "today": today,
+            "previous": day - dt.timedelta(days=1),
+            "following": day + dt.timedelta(days=1),
+            "rows": rows,
+            "desks": desks,
+            "desk_id": desk_id,
+        },
+    )

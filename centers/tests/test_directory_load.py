@@ -85,14 +85,15 @@ def test_a_changed_file_updates_rows_in_place(directory, data_copy):
     desk_pk = Desk.objects.get(code="EW-SEOUL-GWANAK-FIN-OUT").pk
     path = data_copy / "desks.csv"
     text = path.read_text(encoding="utf-8").replace(
-        "EW-SEOUL-GWANAK-FIN-OUT,EW-SEOUL-GWANAK,출장 서민금융 상담창구,finance,1,microfinance,policy_microloan credit_counseling,1 3,10:00,17:00,12",
-        "EW-SEOUL-GWANAK-FIN-OUT,EW-SEOUL-GWANAK,출장 서민금융 상담창구,finance,1,microfinance,policy_microloan credit_counseling,1 3 4,10:00,17:00,20",
+        "EW-SEOUL-GWANAK-FIN-OUT,EW-SEOUL-GWANAK,출장 서민금융 상담창구,finance,1,microfinance,policy_microloan credit_counseling,1 3,10:00,17:00,12,60,1",
+        "EW-SEOUL-GWANAK-FIN-OUT,EW-SEOUL-GWANAK,출장 서민금융 상담창구,finance,1,microfinance,policy_microloan credit_counseling,1 3 4,10:00,17:00,20,45,2",
     )
     path.write_text(text, encoding="utf-8")
     result = directory_load(data_dir=data_copy)
     desk = Desk.objects.get(code="EW-SEOUL-GWANAK-FIN-OUT")
     assert desk.pk == desk_pk
     assert desk.capacity == 20 and desk.open_days == [1, 3, 4]
+    assert (desk.slot_minutes, desk.slot_places) == (45, 2)
     assert result.updated == {"desks": 1}
 
 
@@ -114,23 +115,27 @@ def test_a_desk_removed_from_the_file_is_deactivated_not_deleted(directory, data
         ("centers.csv", "XX-BAD,other,too,few", "expected 8 fields"),
         (
             "desks.csv",
-            "XX-DESK,NOPE,창구,finance,0,microfinance,policy_microloan,0 1,09:00,18:00,5",
+            "XX-DESK,NOPE,창구,finance,0,microfinance,policy_microloan,0 1,09:00,18:00,5,30,1",
             "unknown center 'NOPE'",
         ),
         (
             "desks.csv",
-            "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,teleport,0 1,09:00,18:00,5",
+            "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,teleport,0 1,09:00,18:00,5,30,1",
             "unknown service teleport",
         ),
-        ("desks.csv", "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 9,09:00,18:00,5", "weekdays"),
         (
             "desks.csv",
-            "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 1,18:00,09:00,5",
+            "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 9,09:00,18:00,5,30,1",
+            "weekdays",
+        ),
+        (
+            "desks.csv",
+            "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 1,18:00,09:00,5,30,1",
             "before closes_at",
         ),
         (
             "desks.csv",
-            "CR-SEOUL-FIN,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 1,09:00,18:00,5",
+            "CR-SEOUL-FIN,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 1,09:00,18:00,5,30,1",
             "duplicate code",
         ),
     ],
@@ -162,3 +167,20 @@ def test_command_reports_the_error_and_exits_nonzero(data_copy):
     with pytest.raises(CommandError, match=r"regions.csv, line 1: expected columns"):
         call_command("load_directory", data_dir=data_copy)
     assert Region.objects.count() == 0
+
+
+def test_desk_slot_settings_come_from_the_file(directory):
+    outreach = Desk.objects.get(code="EW-SEOUL-GWANAK-FIN-OUT")
+    employment = Desk.objects.get(code="EW-SEOUL-GWANAK-EMP")
+    assert (outreach.slot_minutes, outreach.slot_places) == (60, 1)
+    assert (employment.slot_minutes, employment.slot_places) == (30, 3)
+
+
+def test_a_slot_longer_than_the_opening_hours_is_refused(data_copy):
+    path = data_copy / "desks.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = "XX-DESK,CR-SEOUL,창구,finance,0,microfinance,debt_adjustment,0 1,09:00,10:00,5,90,1"
+    path.write_text("\n".join([*lines, bad]) + "\n", encoding="utf-8")
+    with pytest.raises(DirectoryFileError) as info:
+        directory_load(data_dir=data_copy)
+    assert info.value.line == len(lines) + 1 and "slot" in info.value.reason

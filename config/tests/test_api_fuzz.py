@@ -164,6 +164,18 @@ def _path_values(path: str, data: dict) -> list[dict]:
 READS = [path for path, item in schema.raw_schema["paths"].items() if "get" in item]
 
 
+def _query(path: str) -> dict[str, str]:
+    """The query string a read needs to answer (a desk's slots: the coming week)."""
+    if path.endswith("/slots/"):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return {"from": today.isoformat(), "to": (today + dt.timedelta(days=6)).isoformat()}
+    return {}
+
+
 def _call(case, token: str):
     return case.call_and_validate(headers={"Authorization": f"Token {token}"}, excluded_checks=EXCLUDED_CHECKS)
 
@@ -178,7 +190,7 @@ def test_every_read_of_ordinary_data_answers_as_documented(
     from stats.forms import GROUPS
 
     failures = []
-    reads = [(path, values, {}) for path in READS for values in _path_values(path, ordinary_data)]
+    reads = [(path, values, _query(path)) for path in READS for values in _path_values(path, ordinary_data)]
     reads += [("/api/v1/referrals/", {}, {"box": "outgoing"}), ("/api/v1/cases/", {}, {"status": "open"})]
     reads += [("/api/v1/stats/monthly/", {}, {"group": group}) for group, _label in GROUPS]
     # The suspect-workplace list is the ministry reviewers' (a counselor gets 403 there, by design).
@@ -201,4 +213,25 @@ def test_every_read_of_ordinary_data_answers_as_documented(
             assert response.status_code == 201, response.text
         except Exception as exc:  # noqa: BLE001
             failures.append(f"POST {path}: {exc}")
+    # A booked appointment: the booking's answer, and the referral's and case's answers that carry it.
+    from referral.selectors import next_free_slots
+
+    routed = ordinary_data["routed"]
+    start = next_free_slots(routed.to_desk, days=31, limit=1)[0].start.isoformat()
+    booked = [
+        ("POST", "/api/v1/referrals/{id}/appointment/", routed.pk, {"body": {"start": start}}),
+        ("GET", "/api/v1/referrals/{id}/", routed.pk, {}),
+        ("GET", "/api/v1/cases/{id}/", routed.case_id, {}),
+        ("DELETE", "/api/v1/referrals/{id}/appointment/", routed.pk, {}),
+    ]
+    for method, path, pk, extra in booked:
+        try:
+            media = {"media_type": "application/json"} if "body" in extra else {}
+            operation = schema[path][method].Case(path_parameters={"id": pk}, **extra, **media)
+            response = _call(operation, counselor_token)
+            assert response.status_code == 200, response.text
+            if method != "DELETE" and path.startswith("/api/v1/referrals/"):
+                assert response.json()["appointment"]["start"] == start
+        except Exception as exc:  # noqa: BLE001
+            failures.append(f"{method} {path} (booked): {exc}")
     assert failures == []

@@ -45,7 +45,7 @@ from cases.tests.factories import valid_rrn
 from centers.models import Center
 from jobs import services as job_services
 from referral import services as referral_services
-from referral.models import Referral, ReferralEvent
+from referral.models import Appointment, Referral, ReferralEvent
 
 ROLES = ("counselor", "center_manager", "ministry", "admin", "anonymous")
 CENTER_ROLES = ("counselor", "center_manager")
@@ -173,6 +173,18 @@ API[("POST", "/api/v1/referrals/{id}/postings/")] = {
     "admin": 404,
     "anonymous": 401,
 }
+# Appointments: either side books (POST) or frees (DELETE) the first meeting while the referral is open.
+# The body names the first free slot of the referral's desk; a referral of no business of ours is a 404.
+for _method in ("POST", "DELETE"):
+    API[(_method, "/api/v1/referrals/{id}/appointment/")] = {
+        A: {"sent": 200, "received": 200, "other": 404},
+        M: {"sent": 200, "received": 200, "other": 404},
+        "ministry": 403,
+        "admin": 404,
+        "anonymous": 401,
+    }
+# A desk's bookable slots: directory data (places taken, no client), any staff member's to read.
+API[("GET", "/api/v1/desks/{id}/slots/")] = {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401}
 # Partner import batches: counselor and manager of the uploading center upload; a manager who did not
 # upload approves (the counselor uploaded the `own` batch); another center's batch does not exist.
 API[("POST", "/api/v1/imports/")] = {A: 201, M: 201, **DENY_PII}
@@ -194,6 +206,14 @@ API[("POST", "/api/v1/jobs/postings/import/")] = {A: 403, M: 403, "ministry": 40
 API[("POST", "/api/v1/jobs/postings/{id}/review/")] = {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": 401}
 API[("POST", "/api/v1/jobs/postings/{id}/report/")] = {A: 201, M: 201, "ministry": 403, "admin": 403, "anonymous": 401}
 API[("GET", "/api/v1/jobs/suspects/")] = {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": 401}
+
+# Query strings an operation needs to answer at all (the slots of the coming week).
+API_QUERY: dict[str, dict[str, str]] = {
+    "/api/v1/desks/{id}/slots/": {
+        "from": timezone.localdate().isoformat(),
+        "to": (timezone.localdate() + dt.timedelta(days=6)).isoformat(),
+    }
+}
 
 # API URLs that are not operations of the schema, by URL name.
 API_EXTRA: dict[tuple[str, str], dict[str, Expect]] = {
@@ -285,6 +305,30 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
         "anonymous": LOGIN,
     },
     ("GET", "referral:notifications"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    # The desk's day of appointments: the own center's desks (admin has none: an empty day).
+    ("GET", "referral:appointments_day"): {A: 200, M: 200, "ministry": 403, "admin": 200, "anonymous": LOGIN},
+    # The slot picker and the booking forms: either side of an open referral (a redirect with a message).
+    ("GET", "referral:appointment_slots"): {
+        A: {"sent": 200, "received": 200, "other": 404},
+        M: {"sent": 200, "received": 200, "other": 404},
+        "ministry": 403,
+        "admin": 404,
+        "anonymous": LOGIN,
+    },
+    ("POST", "referral:appointment_book"): {
+        A: {"sent": 302, "received": 302, "other": 404},
+        M: {"sent": 302, "received": 302, "other": 404},
+        "ministry": 403,
+        "admin": 404,
+        "anonymous": LOGIN,
+    },
+    ("POST", "referral:appointment_cancel"): {
+        A: {"sent": 302, "received": 302, "other": 404},
+        M: {"sent": 302, "received": 302, "other": 404},
+        "ministry": 403,
+        "admin": 404,
+        "anonymous": LOGIN,
+    },
     ("GET", "referral:detail"): {
         A: {"sent": 200, "received": 200, "other": 404},
         M: {"sent": 200, "received": 200, "other": 404},
@@ -586,6 +630,8 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         return {"case": world.ids["case"][scope], "service": "policy_microloan"}
     if path == "/api/v1/imports/":
         return {"rows": [{**_IMPORT_ROW, "consent_date": timezone.localdate().isoformat()}]}
+    if path.endswith("/appointment/"):
+        return {"start": _first_free_slot(_referral_id(world, scope, None))}
     action = path.rstrip("/").rsplit("/", 1)[-1]
     bodies: dict[str, dict[str, Any]] = {
         "decline": {"reason": "no_capacity"},
@@ -596,6 +642,15 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         "postings": {"postings": [world.ids["job"]["none"]], "reason": "본인 희망"},
     }
     return bodies.get(action, {})
+
+
+def _first_free_slot(referral_id: int) -> str:
+    """The start of the first slot with a place left at the referral's desk (ISO 8601, Seoul offset)."""
+    from referral.selectors import next_free_slots
+
+    desk = Referral.objects.select_related("to_desk").get(pk=referral_id).to_desk
+    assert desk is not None
+    return next_free_slots(desk, days=31, limit=1)[0].start.isoformat()
 
 
 def _scopes(expect: dict[str, Expect]) -> list[str]:
@@ -623,6 +678,8 @@ def _snapshot() -> tuple:
         ReferralEvent.objects.count(),
         ImportBatch.objects.count(),
         ImportBatch.objects.exclude(status="ready").count(),
+        Appointment.objects.count(),
+        Appointment.objects.filter(cancelled_at__isnull=False).count(),
     )
 
 
@@ -677,7 +734,9 @@ def _api_call(key: tuple[str, str], world: World, role: str, scope: str, suffix:
         if user is not None:
             api.force_authenticate(user)
         if method == "GET":
-            return api.get(path, query or {})
+            return api.get(path, query if query is not None else API_QUERY.get(template, {}))
+        if method == "DELETE":
+            return api.delete(path)
         return api.post(path, _api_body(key, world, scope, role), format="json")
 
     return _run(role, world, do, scope=scope)
@@ -736,6 +795,9 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "referral:slip": lambda: {"pk": _referral_id(world, scope, None)},
         "referral:act": lambda: {"pk": _referral_id(world, scope, "accept"), "action": "accept"},
         "referral:offer_postings": lambda: {"pk": _referral_id(world, scope, None)},
+        "referral:appointment_slots": lambda: {"pk": _referral_id(world, scope, None)},
+        "referral:appointment_book": lambda: {"pk": _referral_id(world, scope, None)},
+        "referral:appointment_cancel": lambda: {"pk": _referral_id(world, scope, None)},
         "jobs:posting_detail": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:posting_review": lambda: {"pk": world.ids["job"]["none"]},
         "jobs:posting_report": lambda: {"pk": world.ids["job"]["none"]},
@@ -781,6 +843,8 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
         return {"ids": [world.ids["referral"]["other"], world.ids["referral"]["sent"]], "assigned_to": "1"}
     if name == "referral:offer_postings":
         return {"postings": [str(world.ids["job"]["none"])], "reason": "본인 희망"}
+    if name == "referral:appointment_book":
+        return {"start": _first_free_slot(_referral_id(world, scope, None))}
     if name == "set_language":
         return {"language": "en", "next": "/"}
     return {}

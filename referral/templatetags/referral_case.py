@@ -10,8 +10,9 @@ from django.utils import timezone
 from cases.models import Case, ConsentPurpose
 from cases.suggestions import suggest_for_case
 from centers.models import Service
+from centers.selectors import actor_for
 from referral import selectors
-from referral.lifecycle import status_label
+from referral.lifecycle import may_book, status_label
 from referral.models import (
     OPEN_STATUSES,
     CancelReason,
@@ -55,16 +56,25 @@ def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
             selectors.referrals_visible_to(request.user)
             .filter(case_id=case.pk)
             .select_related("service", "to_center", "to_desk", "assigned_to")
-            .prefetch_related("service__outcomes")
+            .prefetch_related("service__outcomes", selectors.active_appointments_prefetch())
             .order_by("-created_at", "-pk")
         )
         if request is not None
         else []
     )
     open_by_service: dict[str, Referral] = {}
+    actor = actor_for(request.user) if request is not None else None
     for r in referrals:
         r.label = status_label(r.status, r.to_desk_id is not None)
         r.outcome_label = outcome_label(r)
+        r.appointment = r.active_appointments[0] if r.active_appointments else None
+        r.can_book = actor is not None and may_book(
+            actor,
+            status=r.status,
+            routed=r.to_desk_id is not None,
+            from_center_id=r.from_center_id,
+            to_center_id=r.to_center_id,
+        )
         if r.status in OPEN_STATUSES:
             open_by_service.setdefault(r.service.code, r)
     rows = [(s, names.get(s.service, s.service), open_by_service.get(s.service)) for s in suggestions]
