@@ -72,3 +72,12 @@ class FourEyes(Conflict):
     """Maker-checker: the person who made a batch may not approve it."""
 
     code = "four_eyes"
+
+
+class RowError(Exception):
+    """A bulk service's refusal of one of its items: which one (0-based), and the domain error it met."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(f"item {index}: {error.detail}")
+        self.index = index
+        self.error = error
