@@ -27,6 +27,7 @@ from cases.imports import import_progress_key, spreadsheet_safe
 from cases.inputs import CaseOpening, ClientFacts, needs_parse
 from cases.models import AccessAction, Channel, Client, ConsentPurpose, ImportBatch, ImportRow, ImportStatus
 from cases.services import ConsentRequest, registrations_exclusive
+from cases.validation import text_validate
 from core.errors import DomainError, RowError
 from core.queueing import enqueue_on_commit
 from referral.models import Referral
@@ -48,7 +49,7 @@ class RowFailed(Exception):
 
 def _claim(batch_id: int, now: dt.datetime) -> bool:
     fresh = ImportBatch.objects.filter(pk=batch_id, status=S.APPROVED).update(
-        status=S.APPLYING, apply_started_at=now, apply_attempts=F("apply_attempts") + 1
+        status=S.APPLYING, apply_started_at=now, apply_attempts=F("apply_attempts") + 1, processed_rows=0
     )
     if fresh:
         return True
@@ -58,7 +59,7 @@ def _claim(batch_id: int, now: dt.datetime) -> bool:
         failure=_("Applying was interrupted %(n)d times; nothing was created.") % {"n": MAX_APPLY_ATTEMPTS},
     ):
         return False
-    return stale.update(apply_started_at=now, apply_attempts=F("apply_attempts") + 1) == 1
+    return stale.update(apply_started_at=now, apply_attempts=F("apply_attempts") + 1, processed_rows=0) == 1
 
 
 def _given_at(day: str) -> dt.datetime:
@@ -175,7 +176,11 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             with registrations_exclusive(center_id=batch.center_id):
                 rows = list(batch.rows.order_by("number"))
                 _apply_rows(user, batch_id, rows)
-            ImportRow.objects.bulk_update(rows, ["client", "case", "referral_id", "matched_client"], batch_size=1000)
+            # Each row's outcome: the rows are written anew (one INSERT per thousand rows, not a CASE per row).
+            ImportRow.objects.filter(batch_id=batch_id).delete()
+            for r in rows:
+                r.pk = None
+            ImportRow.objects.bulk_create(rows, batch_size=1000)
             batch.status = S.APPLIED
             batch.applied_at = timezone.now()
             batch.processed_rows = len(rows)
@@ -256,14 +261,37 @@ def import_report_rows(batch: ImportBatch) -> list[dict[str, Any]]:
     return out
 
 
+REPORT_REASON_MAX = 500
+
+
+def import_report_download(*, user: Any, batch: ImportBatch, reason: object, ip: str | None) -> bytes:
+    """The per-row report as a download of personal data: the reason is required and stored with one access
+    record (action download) per client in it (PRIVACY.md §8②)."""
+    text = text_validate(reason, field="reason", max_length=REPORT_REASON_MAX, required=True)
+    rows = import_report_rows(batch)
+    case_services.pii_access_log_write(
+        user=user,
+        clients=[r["client_id"] for r in rows if r["client_id"]],
+        view="referral:import_report",
+        ip_address=ip,
+        action=AccessAction.DOWNLOAD,
+        reason=text,
+    )
+    return _report_xlsx(rows)
+
+
 def import_report_xlsx(batch: ImportBatch) -> bytes:
+    return _report_xlsx(import_report_rows(batch))
+
+
+def _report_xlsx(rows: list[dict[str, Any]]) -> bytes:
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("결과")
     with translation.override("ko"):
         sheet.append(["행", "내담자 번호", "구분", "연계 번호", "연계 센터", "창구"])
-        for r in import_report_rows(batch):
+        for r in rows:
             sheet.append(
                 [
                     r["number"],

@@ -514,8 +514,8 @@ def _route_notify(referrals: Sequence[Referral]) -> None:
 
 
 ROUTE_CHUNK = 1000
-_ROUTED_FIELDS = ("status", "updated_at", "to_desk_id", "to_center_id", "routed_at", "accept_due_at", "colocated")
-_ROUTED_FIELDS += ("route_attempts", "escalated_step", "reason", "closed_at")
+_ROUTED_FIELDS: tuple[str, ...] = ("status", "updated_at", "to_desk_id", "to_center_id", "routed_at", "accept_due_at")
+_ROUTED_FIELDS += ("colocated", "route_attempts", "escalated_step", "reason", "closed_at")
 
 
 def referrals_route(*, referral_ids: Iterable[int]) -> int:
