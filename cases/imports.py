@@ -676,11 +676,23 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
             ImportRow.objects.filter(batch_id=batch_id).delete()
         else:
             batch.status = S.READY
-            rows = list(ImportRow.objects.filter(batch_id=batch_id).only("pk", "number"))
-            for row in rows:
-                row.data = checked[row.number].values
-                row.matched_client_id = matches.get(row.number)
-            ImportRow.objects.bulk_update(rows, ["data", "matched_client"], batch_size=ROW_CHUNK)
+            # The cells as read give way to the checked values: the rows are written anew (one INSERT per
+            # thousand; an UPDATE of each row's JSON by CASE costs seconds per thousand rows).
+            sealed = list(ImportRow.objects.filter(batch_id=batch_id).values_list("number", "rrn_ciphertext"))
+            ImportRow.objects.filter(batch_id=batch_id).delete()
+            ImportRow.objects.bulk_create(
+                [
+                    ImportRow(
+                        batch_id=batch_id,
+                        number=number,
+                        data=checked[number].values,
+                        rrn_ciphertext=rrn,
+                        matched_client_id=matches.get(number),
+                    )
+                    for number, rrn in sealed
+                ],
+                batch_size=ROW_CHUNK,
+            )
         batch.save(
             update_fields=[
                 "status",
@@ -739,8 +751,10 @@ def import_progress(batch: ImportBatch) -> int:
     if batch.status == S.VALIDATING:
         return min(99, batch.processed_rows * 100 // total)
     if batch.status == S.APPLYING:
-        done = cache.get(import_progress_key(batch.pk)) or 0
-        return min(99, int(done) * 100 // total)
+        # The worker counts in the cache (its one transaction hides its rows until it commits); with the
+        # cache unreachable the row's own count stands in (0 from the claim until the commit).
+        done = cache.get(import_progress_key(batch.pk))
+        return min(99, int(batch.processed_rows if done is None else done) * 100 // total)
     if batch.status == S.APPROVED:
         return 0
     return 100

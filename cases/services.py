@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -37,7 +38,7 @@ from cases.selectors import User, pii_actor
 from cases.signals import case_opened, consent_withdrawn
 from cases.validation import NOTE_MAX, text_validate
 from centers.models import CenterKind
-from core.errors import DuplicateClient, InvalidInput, InvalidTransition, NotFound
+from core.errors import DomainError, DuplicateClient, InvalidInput, InvalidTransition, NotFound, RowError
 from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
@@ -70,6 +71,7 @@ def _user_id(user: User) -> int:
 # connection by default: "out of shared memory").
 _EXCLUSIVE_CENTERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("exclusive", default=frozenset())
 _REGISTRATIONS_LOCK_SPACE = 0x59450000  # "YE" and a zero: the center's id is added to it
+_DUPLICATE_CHUNK = 1000
 
 
 def _lock_identity(center_id: int, name: str, birth_date: dt.date, phone: str) -> None:
@@ -105,16 +107,48 @@ def registrations_exclusive(*, center_id: int) -> Iterator[None]:
         _EXCLUSIVE_CENTERS.reset(token)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What makes two registrations the same person at a center: the RRN's blind index, or name + birth + phone."""
+
+    name: str
+    birth_date: dt.date
+    phone: str
+    rrn_hash: str | None = None
+
+
+def duplicates_find(*, center_id: int, people: Sequence[Identity], exclude: int | None = None) -> list[int | None]:
+    """For each person, the center's earliest client that is the same person (same RRN, or same name, birth
+    date and phone), or None. Set-based: one query per thousand people, whatever their number."""
+    out: list[int | None] = [None] * len(people)
+    for start in range(0, len(people), _DUPLICATE_CHUNK):
+        chunk = people[start : start + _DUPLICATE_CHUNK]
+        hashes = sorted({p.rrn_hash for p in chunk if p.rrn_hash})
+        cond = Q(phone__in=sorted({p.phone for p in chunk}))
+        if hashes:
+            cond |= Q(rrn_hash__in=hashes)
+        qs = Client.objects.filter(cond, center_id=center_id)
+        if exclude is not None:
+            qs = qs.exclude(pk=exclude)
+        by_hash: dict[str, int] = {}
+        by_identity: dict[tuple[str, dt.date, str], int] = {}
+        for pk, name, birth, phone, rrn_hash in qs.order_by("pk").values_list(
+            "pk", "name", "birth_date", "phone", "rrn_hash"
+        ):
+            if rrn_hash:
+                by_hash.setdefault(rrn_hash, pk)
+            by_identity.setdefault((name, birth, phone), pk)
+        for i, p in enumerate(chunk):
+            found = [by_identity.get((p.name, p.birth_date, p.phone)), by_hash.get(p.rrn_hash or "")]
+            out[start + i] = min((pk for pk in found if pk is not None), default=None)
+    return out
+
+
 def _check_duplicate(
     *, center_id: int, rrn_hash: str | None, name: str, birth_date: dt.date, phone: str, exclude: int | None = None
 ) -> None:
-    cond = Q(name=name, birth_date=birth_date, phone=phone)
-    if rrn_hash:
-        cond |= Q(rrn_hash=rrn_hash)
-    qs = Client.objects.filter(cond, center_id=center_id)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
-    existing = qs.order_by("pk").values_list("pk", flat=True).first()
+    person = Identity(name=name, birth_date=birth_date, phone=phone, rrn_hash=rrn_hash)
+    existing = duplicates_find(center_id=center_id, people=[person], exclude=exclude)[0]
     if existing is not None:
         raise DuplicateClient(_("This client is already registered at your center."), existing_id=existing)
 
@@ -131,6 +165,19 @@ def _rrn_columns(digits: str) -> dict[str, bytes | str]:
 # --- clients ---------------------------------------------------------------------------------------
 
 
+def _client_new(*, center_id: int, user_id: int, facts: ClientFacts) -> Client:
+    """The unsaved client a registration makes (single or batch): identity, sealed RRN, routing facts."""
+    return Client(
+        center_id=center_id,
+        created_by_id=user_id,
+        name=facts.name,
+        birth_date=facts.birth_date,
+        phone=facts.phone,
+        **(_rrn_columns(facts.rrn) if facts.rrn else {}),
+        **facts.situation_fields(),
+    )
+
+
 @transaction.atomic
 def client_register(*, user: User, facts: ClientFacts) -> Client:
     """Register a client at the caller's center; DuplicateClient(existing_id=...) if already there."""
@@ -140,15 +187,7 @@ def client_register(*, user: User, facts: ClientFacts) -> Client:
     _check_duplicate(
         center_id=center_id, rrn_hash=rrn_hash, name=facts.name, birth_date=facts.birth_date, phone=facts.phone
     )
-    client = Client(
-        center_id=center_id,
-        created_by_id=_user_id(user),
-        name=facts.name,
-        birth_date=facts.birth_date,
-        phone=facts.phone,
-        **(_rrn_columns(facts.rrn) if facts.rrn else {}),
-        **facts.situation_fields(),
-    )
+    client = _client_new(center_id=center_id, user_id=_user_id(user), facts=facts)
     if rrn_hash is None:
         # The advisory lock serializes the name/birth/phone check; without an RRN no unique key can race.
         client.save()
@@ -163,6 +202,37 @@ def client_register(*, user: User, facts: ClientFacts) -> Client:
         )
         raise
     return client
+
+
+@transaction.atomic
+def clients_register_bulk(*, user: User, people: Sequence[ClientFacts]) -> list[tuple[Client, bool]]:
+    """Register many clients at the caller's center at once (a partner batch): for each, (client, created).
+
+    The same rule as client_register: a person already registered (same RRN, or same name, birth date and
+    phone) is not registered again; that client is answered instead. The caller holds
+    registrations_exclusive for the center, so no walk-in can register the same person meanwhile; the
+    people given are distinct (the batch's check refuses a person listed twice).
+    """
+    center_id = _center_of(user)
+    if connection.vendor == "postgresql" and center_id not in _EXCLUSIVE_CENTERS.get():
+        raise RuntimeError("clients_register_bulk needs registrations_exclusive for the center")
+    user_id = _user_id(user)
+    keys = [
+        Identity(
+            name=f.name, birth_date=f.birth_date, phone=f.phone, rrn_hash=rrn_blind_index(f.rrn) if f.rrn else None
+        )
+        for f in people
+    ]
+    existing = duplicates_find(center_id=center_id, people=keys)
+    known = Client.objects.in_bulk([pk for pk in existing if pk is not None])
+    fresh = [
+        _client_new(center_id=center_id, user_id=user_id, facts=f)
+        for f, pk in zip(people, existing, strict=True)
+        if pk is None
+    ]
+    Client.objects.bulk_create(fresh, batch_size=_DUPLICATE_CHUNK)
+    made = iter(fresh)
+    return [(known[pk], False) if pk is not None else (next(made), True) for pk in existing]
 
 
 @transaction.atomic
@@ -207,8 +277,7 @@ def consent_expiry(given_at: dt.datetime) -> dt.datetime:
     return given_at.replace(year=given_at.year + CONSENT_RETENTION_YEARS)
 
 
-@transaction.atomic
-def consent_record(
+def consent_new(
     *,
     user: User,
     client: Client,
@@ -217,7 +286,7 @@ def consent_record(
     organization_kinds: object = (),
     given_at: dt.datetime | None = None,
 ) -> Consent:
-    """Record a consent the client gave after hearing the notice (recipients, purpose, items, period, refusal)."""
+    """The unsaved consent, every rule checked (consent_record saves one; a partner batch saves many at once)."""
     _require_own_center(user, client.center_id)
     purpose = choice_parse(purpose, ConsentPurpose.values, field="purpose")
     method = choice_parse(method, ConsentMethod.values, field="method")
@@ -237,7 +306,7 @@ def consent_record(
         kinds = []
     given = given_at or timezone.now()
     expires = consent_expiry(given)
-    return Consent.objects.create(
+    return Consent(
         client=client,
         purpose=purpose,
         organization_kinds=kinds,
@@ -246,6 +315,63 @@ def consent_record(
         expires_at=expires,
         recorded_by_id=_user_id(user),
     )
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    user: User,
+    client: Client,
+    purpose: object,
+    method: object,
+    organization_kinds: object = (),
+    given_at: dt.datetime | None = None,
+) -> Consent:
+    """Record a consent the client gave after hearing the notice (recipients, purpose, items, period, refusal)."""
+    consent = consent_new(
+        user=user,
+        client=client,
+        purpose=purpose,
+        method=method,
+        organization_kinds=organization_kinds,
+        given_at=given_at,
+    )
+    consent.save(force_insert=True)
+    return consent
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """One consent of a bulk record (consents_record_bulk), as consent_record takes it."""
+
+    client: Client
+    purpose: str
+    method: str
+    organization_kinds: Sequence[str] = ()
+    given_at: dt.datetime | None = None
+
+
+@transaction.atomic
+def consents_record_bulk(*, user: User, items: Sequence[ConsentRequest]) -> list[Consent]:
+    """consent_record for many at once (a partner batch): every rule per item, one insert per thousand.
+    RowError names the item refused (its index), and nothing is recorded."""
+    made: list[Consent] = []
+    for i, item in enumerate(items):
+        try:
+            made.append(
+                consent_new(
+                    user=user,
+                    client=item.client,
+                    purpose=item.purpose,
+                    method=item.method,
+                    organization_kinds=list(item.organization_kinds),
+                    given_at=item.given_at,
+                )
+            )
+        except DomainError as exc:
+            raise RowError(i, exc) from exc
+    Consent.objects.bulk_create(made, batch_size=_DUPLICATE_CHUNK)
+    return made
 
 
 @transaction.atomic
@@ -270,24 +396,52 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
 # --- cases -----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def case_open(*, user: User, client: Client, opening: CaseOpening, opened_at: dt.datetime | None = None) -> Case:
-    """Open a case for a client of the caller's center, with its needs; the caller is the counselor."""
+def _case_new(*, user: User, client: Client, opening: CaseOpening, opened_at: dt.datetime) -> Case:
     _require_own_center(user, client.center_id)
-    case = Case.objects.create(
+    return Case(
         client=client,
         center_id=client.center_id,
         counselor_id=_user_id(user),
         channel=opening.channel,
         note=opening.note,
-        opened_at=opened_at or timezone.now(),
+        opened_at=opened_at,
     )
-    need_rows = [Need(case=case, domain=n.domain, code=n.code, note=n.note) for n in opening.needs]
+
+
+def _needs_of(case: Case, opening: CaseOpening) -> list[Need]:
+    return [Need(case=case, domain=n.domain, code=n.code, note=n.note) for n in opening.needs]
+
+
+@transaction.atomic
+def case_open(*, user: User, client: Client, opening: CaseOpening, opened_at: dt.datetime | None = None) -> Case:
+    """Open a case for a client of the caller's center, with its needs; the caller is the counselor."""
+    case = _case_new(user=user, client=client, opening=opening, opened_at=opened_at or timezone.now())
+    case.save(force_insert=True)
+    need_rows = _needs_of(case, opening)
     Need.objects.bulk_create(need_rows)
     case_opened.send(sender=Case, at=case.opened_at)
     # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
     prefetched(case, "needs", need_rows)
     return case
+
+
+@transaction.atomic
+def cases_open_bulk(
+    *, user: User, openings: Sequence[tuple[Client, CaseOpening]], opened_at: dt.datetime | None = None
+) -> list[Case]:
+    """case_open for many clients at once (a partner batch): the same rules, a few statements in all."""
+    at = opened_at or timezone.now()
+    cases = [_case_new(user=user, client=client, opening=opening, opened_at=at) for client, opening in openings]
+    Case.objects.bulk_create(cases, batch_size=_DUPLICATE_CHUNK)
+    need_rows: list[Need] = []
+    for case, (_client, opening) in zip(cases, openings, strict=True):
+        needs = _needs_of(case, opening)
+        prefetched(case, "needs", needs)
+        need_rows.extend(needs)
+    Need.objects.bulk_create(need_rows, batch_size=_DUPLICATE_CHUNK)
+    if cases:
+        case_opened.send(sender=Case, at=at)
+    return cases
 
 
 @transaction.atomic

@@ -78,3 +78,12 @@ class SlotUnavailable(Conflict):
     """The appointment slot is full, or no bookable slot of the desk starts then."""
 
     code = "slot_unavailable"
+
+
+class RowError(Exception):
+    """A bulk service's refusal of one of its items: which one (0-based), and the domain error it met."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(f"item {index}: {error.detail}")
+        self.index = index
+        self.error = error

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from celery import shared_task
 from django.conf import settings
@@ -61,6 +61,29 @@ def notify(*, users: Iterable[int], referral: Referral, kind: str, extra: str = 
     message = _message(kind, referral, extra)
     rows = Notification.objects.bulk_create(
         [Notification(user_id=uid, referral=referral, kind=kind, message=message) for uid in ids]
+    )
+    for row in rows:
+        enqueue_on_commit(send_notification_email, row.pk)
+    return rows
+
+
+def notify_many(*, users: Iterable[int], referrals: Sequence[Referral], kind: str) -> list[Notification]:
+    """One notification per person for many referrals of the same kind (a partner batch routed at once);
+    a single referral is told as `notify` tells it."""
+    if len(referrals) == 1:
+        return notify(users=users, referral=referrals[0], kind=kind)
+    ids = sorted(set(users))
+    if not ids or not referrals:
+        return []
+    first = min(referrals, key=lambda r: r.pk)
+    with translation.override(settings.LANGUAGE_CODE):
+        texts = {
+            NotificationKind.ARRIVED: gettext("%(n)d new referrals have arrived at your desk (from R%(id)s)."),
+            NotificationKind.REJECTED: gettext("%(n)d referrals could not be placed: no desk is left (from R%(id)s)."),
+        }
+        message = (texts[kind] % {"n": len(referrals), "id": first.pk})[:300]
+    rows = Notification.objects.bulk_create(
+        [Notification(user_id=uid, referral=first, kind=kind, message=message) for uid in ids]
     )
     for row in rows:
         enqueue_on_commit(send_notification_email, row.pk)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -179,8 +179,10 @@ def rank(
     from_lon: float,
     priority: str,
     now: dt.datetime,
+    hours_by_desk: Mapping[int, float] | None = None,
 ) -> list[Scored]:
-    """Best first. Pure: no database, no clock of its own."""
+    """Best first. Pure: no database, no clock of its own. `hours_by_desk`: each desk's hours_until_open at
+    `now`, when the caller ranks many referrals against the same desks at the same moment."""
     weight = opening_weight(priority)
     scored = [
         score(
@@ -188,7 +190,9 @@ def rank(
             from_center_id=from_center_id,
             from_lat=from_lat,
             from_lon=from_lon,
-            hours=hours_until_open(open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now),
+            hours=hours_by_desk[c.desk_id]
+            if hours_by_desk is not None and c.desk_id in hours_by_desk
+            else hours_until_open(open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now),
             weight=weight,
         )
         for c in candidates

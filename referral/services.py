@@ -9,8 +9,9 @@ taken under the desk's lock: of two people taking a slot's last place at once ex
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,16 +23,18 @@ from django.utils.translation import gettext as _
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
 from cases.validation import text_validate
 from centers import slots
-from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
+from centers.models import CENTER_ROLES, Center, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
 from core.errors import (
     Conflict,
     ConsentRequired,
+    DomainError,
     DuplicateReferral,
     InvalidInput,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RowError,
     SlotUnavailable,
 )
 from core.orm import prefetched
@@ -53,7 +56,7 @@ from referral.models import (
     RejectReason,
     Status,
 )
-from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify
+from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify, notify_many
 from referral.signals import referral_changed
 
 NOTE_MAX = 2000
@@ -136,20 +139,27 @@ def _transition(
                 referral.contact_due_at = None
                 result.fields["contact_due_at"] = None
         referral.save(update_fields=sorted({*result.fields, "status", "updated_at"}))
-        ReferralEvent.objects.create(
-            referral=referral,
-            at=now,
-            by=by,
-            kind=result.kind,
-            from_status=from_status,
-            to_status=to_status,
-            desk_id=result.desk_id if result.desk_id is not None else referral.to_desk_id,
-            reason=result.reason,
-            note=result.note,
-            data=result.data,
-        )
+        _event_of(referral, result, by=by, at=now, from_status=from_status).save(force_insert=True)
         referral_changed.send(sender=Referral, at=referral.created_at)
         return referral
+
+
+def _event_of(
+    referral: Referral, change: Change, *, by: User | None, at: dt.datetime, from_status: str
+) -> ReferralEvent:
+    """The one event a change writes (the referral already carries its new status and fields)."""
+    return ReferralEvent(
+        referral=referral,
+        at=at,
+        by=by,
+        kind=change.kind,
+        from_status=from_status,
+        to_status=referral.status,
+        desk_id=change.desk_id if change.desk_id is not None else referral.to_desk_id,
+        reason=change.reason,
+        note=change.note,
+        data=change.data,
+    )
 
 
 def allowed_actions(referral: Referral, actor: Actor) -> list[str]:
@@ -187,6 +197,81 @@ def _valid_consents(client_id: int, now: dt.datetime) -> list[Consent]:
     )
 
 
+def _sender_check(actor: Actor) -> None:
+    if actor.is_ministry:
+        raise PermissionDenied(_("Ministry accounts cannot send referrals."))
+    if not actor.is_center_staff:
+        raise PermissionDenied(_("Only center staff can send referrals."))
+
+
+def _case_check(case: Case | None) -> Case:
+    if case is None:
+        raise InvalidInput(_("No such case at your center."), field="case")
+    if case.status != CaseStatus.OPEN:
+        raise InvalidInput(_("The case is closed; reopen it or open a new case to refer."), field="case")
+    return case
+
+
+def _service_check(service: Service | None) -> Service:
+    if service is None:
+        raise InvalidInput(_("Unknown service."), field="service")
+    return service
+
+
+def _priority_check(priority: str) -> None:
+    if priority not in Priority.values:
+        raise InvalidInput(_("Priority must be normal or urgent."), field="priority")
+
+
+def _delivering_kinds(service: Service) -> set[str]:
+    """Organization kinds that run an active desk for the service: a consent must cover one of them."""
+    return set(
+        Desk.objects.filter(active=True, center__active=True, services=service).values_list("operator_kind", flat=True)
+    )
+
+
+def _covering_consent(consents: Iterable[Consent], kinds: set[str]) -> Consent:
+    """The newest valid referral consent covering one of `kinds` (consents newest first), else ConsentRequired."""
+    consent = next((c for c in consents if kinds & set(c.organization_kinds or [])), None)
+    if consent is None:
+        raise ConsentRequired(
+            _(
+                "The client has no valid consent to provide their data to an organization that delivers this service. "
+                "Record the client's consent first."
+            )
+        )
+    return consent
+
+
+def _duplicate_check(existing: int | None) -> None:
+    if existing is not None:
+        raise DuplicateReferral(
+            _("An open referral of this case for this service already exists (R%(id)s).") % {"id": existing},
+            existing_id=existing,
+        )
+
+
+def _referral_new(
+    *, case: Case, service: Service, consent: Consent, priority: str, by: User, note: str, now: dt.datetime
+) -> Referral:
+    return Referral(
+        case=case,
+        client=case.client,
+        service=service,
+        consent=consent,
+        priority=priority,
+        status=Status.REQUESTED,
+        from_center=case.center,
+        created_by=by,
+        note=note,
+        created_at=now,
+    )
+
+
+def _create_event(referral: Referral, *, by: User, note: str, now: dt.datetime) -> ReferralEvent:
+    return ReferralEvent(referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=Status.REQUESTED, note=note)
+
+
 def referral_create(
     *,
     by: User,
@@ -196,66 +281,34 @@ def referral_create(
     note: str = "",
 ) -> Referral:
     actor = actor_for(by)
-    if actor.is_ministry:
-        raise PermissionDenied(_("Ministry accounts cannot send referrals."))
-    if not actor.is_center_staff:
-        raise PermissionDenied(_("Only center staff can send referrals."))
+    _sender_check(actor)
     try:
         case_pk = int(case_id)
     except (TypeError, ValueError):
         raise InvalidInput(_("Choose a case."), field="case") from None
-    case = Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id or 0).first()
-    if case is None:
-        raise InvalidInput(_("No such case at your center."), field="case")
-    if case.status != CaseStatus.OPEN:
-        raise InvalidInput(_("The case is closed; reopen it or open a new case to refer."), field="case")
-    service = Service.objects.filter(code=service_code or "").first()
-    if service is None:
-        raise InvalidInput(_("Unknown service."), field="service")
-    if priority not in Priority.values:
-        raise InvalidInput(_("Priority must be normal or urgent."), field="priority")
+    case = _case_check(
+        Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id or 0).first()
+    )
+    service = _service_check(Service.objects.filter(code=service_code or "").first())
+    _priority_check(priority)
     note = _note(note)
 
     now = timezone.now()
-    kinds = set(
-        Desk.objects.filter(active=True, center__active=True, services=service).values_list("operator_kind", flat=True)
-    )
-    consent = next((c for c in _valid_consents(case.client_id, now) if kinds & set(c.organization_kinds or [])), None)
-    if consent is None:
-        raise ConsentRequired(
-            _(
-                "The client has no valid consent to provide their data to an organization that delivers this service. "
-                "Record the client's consent first."
-            )
-        )
+    consent = _covering_consent(_valid_consents(case.client_id, now), _delivering_kinds(service))
     with transaction.atomic():
         # Lock the case so two sends of the same service (a double click, two tabs) cannot both pass the check.
         Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).get()
-        existing = (
+        _duplicate_check(
             Referral.objects.filter(case_id=case.pk, service_id=service.pk, status__in=OPEN_STATUSES)
             .values_list("pk", flat=True)
             .first()
         )
-        if existing is not None:
-            raise DuplicateReferral(
-                _("An open referral of this case for this service already exists (R%(id)s).") % {"id": existing},
-                existing_id=existing,
-            )
-        referral = Referral.objects.create(
-            case=case,
-            client=case.client,
-            service=service,
-            consent=consent,
-            priority=priority,
-            status=Status.REQUESTED,
-            from_center=case.center,
-            created_by=by,
-            note=note,
-            created_at=now,
+        referral = _referral_new(
+            case=case, service=service, consent=consent, priority=priority, by=by, note=note, now=now
         )
-        event = ReferralEvent.objects.create(
-            referral=referral, at=now, by=by, kind=EventKind.CREATE, to_status=Status.REQUESTED, note=note
-        )
+        referral.save(force_insert=True)
+        event = _create_event(referral, by=by, note=note, now=now)
+        event.save(force_insert=True)
         referral_changed.send(sender=Referral, at=now)
         _enqueue_route(referral.pk)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
@@ -263,6 +316,73 @@ def referral_create(
     prefetched(referral, "postings", [])
     referral.active_appointments = []  # type: ignore[attr-defined]
     return referral
+
+
+@dataclass(frozen=True)
+class BulkReferral:
+    """One referral of a bulk send: a case of the sender's center (its client and center loaded)."""
+
+    case: Case
+    service_code: str
+    note: str = ""
+
+
+BULK_CHUNK = 1000
+
+
+def referrals_create_bulk(*, by: User, rows: Sequence[BulkReferral], priority: str = Priority.NORMAL) -> list[Referral]:
+    """referral_create for many cases at once (a partner batch), with the same rules, in one transaction; routing
+    is the caller's to enqueue (one `route_referrals` task for the lot). RowError names the refused row."""
+    actor = actor_for(by)
+    _sender_check(actor)
+    _priority_check(priority)
+    now = timezone.now()
+    services = {s.code: s for s in Service.objects.filter(code__in={r.service_code for r in rows})}
+    center = Center.objects.filter(pk=actor.center_id or 0).first()
+    kinds: dict[int, set[str]] = {}
+    with transaction.atomic():
+        case_ids = [r.case.pk for r in rows]
+        consents: dict[int, list[Consent]] = {}
+        existing: dict[tuple[int, int], int] = {}
+        for start in range(0, len(case_ids), BULK_CHUNK):
+            chunk = case_ids[start : start + BULK_CHUNK]
+            # Locked as referral_create locks its case; the cases are read back as they are now.
+            list(Case.objects.select_for_update().filter(pk__in=chunk).values_list("pk", flat=True))
+            clients = [r.case.client_id for r in rows[start : start + BULK_CHUNK]]
+            for c in (
+                Consent.objects.filter(client_id__in=clients, purpose=ConsentPurpose.REFERRAL)
+                .valid_at(now)
+                .order_by("-given_at", "-pk")
+            ):
+                consents.setdefault(c.client_id, []).append(c)
+            for pk, case_pk, service_pk in Referral.objects.filter(
+                case_id__in=chunk, status__in=OPEN_STATUSES
+            ).values_list("pk", "case_id", "service_id"):
+                existing.setdefault((case_pk, service_pk), pk)
+        made: list[Referral] = []
+        for i, r in enumerate(rows):
+            try:
+                case = _case_check(r.case if r.case.center_id == actor.center_id else None)
+                service = _service_check(services.get(r.service_code or ""))
+                note = _note(r.note)
+                if service.pk not in kinds:
+                    kinds[service.pk] = _delivering_kinds(service)
+                consent = _covering_consent(consents.get(case.client_id, []), kinds[service.pk])
+                _duplicate_check(existing.get((case.pk, service.pk)))
+            except DomainError as exc:
+                raise RowError(i, exc) from exc
+            if center is not None and not Case._meta.get_field("center").is_cached(case):
+                case.center = center  # the sender's center, read once for the lot
+            referral = _referral_new(
+                case=case, service=service, consent=consent, priority=priority, by=by, note=note, now=now
+            )
+            made.append(referral)
+        Referral.objects.bulk_create(made, batch_size=BULK_CHUNK)
+        events = [_create_event(referral, by=by, note=referral.note, now=now) for referral in made]
+        ReferralEvent.objects.bulk_create(events, batch_size=BULK_CHUNK)
+        if made:
+            referral_changed.send(sender=Referral, at=now)
+    return made
 
 
 @dataclass(frozen=True)
@@ -303,70 +423,191 @@ def _enqueue_route(referral_id: int) -> None:
 # --- Routing (the system) ---
 
 
+def _route_kinds(r: Referral, now: dt.datetime) -> list[str]:
+    """The organization kinds the referral's consent covers now (none once it lapsed or was withdrawn)."""
+    kinds = r.consent.organization_kinds if r.consent_id and r.consent else []
+    if r.consent and not r.consent.is_valid_at(now):
+        kinds = []
+    return list(kinds)
+
+
+def _rank_for(
+    r: Referral, candidates: Sequence[routing.Candidate], now: dt.datetime, hours: dict[int, float] | None = None
+) -> list[routing.Scored]:
+    from_center = r.from_center
+    return routing.rank(
+        candidates,
+        from_center_id=from_center.pk,
+        from_lat=float(from_center.latitude),
+        from_lon=float(from_center.longitude),
+        priority=r.priority,
+        now=now,
+        hours_by_desk=hours,
+    )
+
+
+def _route_change(
+    r: Referral,
+    ranked: Sequence[routing.Scored],
+    excluded: Sequence[int],
+    now: dt.datetime,
+    desk_center: int | None,
+    days: sla.SlaDays | None = None,
+) -> Change:
+    """What routing does to the referral given its ranked candidates: a desk, or rejected with no candidate."""
+    data = routing.explanation(ranked, excluded=excluded)
+    if not ranked:
+        return Change(
+            kind=EventKind.ROUTE_FAILED,
+            to_status=Status.REJECTED,
+            fields={"reason": RejectReason.NO_CANDIDATE, "closed_at": now, "route_attempts": r.route_attempts + 1},
+            reason=RejectReason.NO_CANDIDATE,
+            data=data,
+        )
+    chosen = ranked[0]
+    days = days or sla.days_for(service_id=r.service_id, priority=r.priority)
+    return Change(
+        kind=EventKind.ROUTE,
+        fields={
+            "to_desk_id": chosen.desk_id,
+            "to_center_id": desk_center,
+            "routed_at": now,
+            "accept_due_at": sla.add_business_days(now, days.accept),
+            "colocated": chosen.colocated,
+            "route_attempts": r.route_attempts + 1,
+            "escalated_step": "",
+        },
+        reason=data["reason"],
+        data=data,
+        desk_id=chosen.desk_id,
+    )
+
+
 def referral_route(*, referral_id: int) -> Referral | None:
     """Pick a desk for an unrouted referral. Idempotent: a routed or closed referral is left alone."""
 
     def change(r: Referral, now: dt.datetime) -> Change | None:
         excluded = routing.excluded_desk_ids(r.pk)
-        kinds = r.consent.organization_kinds if r.consent_id and r.consent else []
-        if r.consent and not r.consent.is_valid_at(now):
-            kinds = []
-        candidates = routing.candidates_for(r, organization_kinds=kinds, excluded=excluded)
-        from_center = r.from_center
-        ranked = routing.rank(
-            candidates,
-            from_center_id=from_center.pk,
-            from_lat=float(from_center.latitude),
-            from_lon=float(from_center.longitude),
-            priority=r.priority,
-            now=now,
-        )
-        data = routing.explanation(ranked, excluded=excluded)
-        if not ranked:
-            return Change(
-                kind=EventKind.ROUTE_FAILED,
-                to_status=Status.REJECTED,
-                fields={"reason": RejectReason.NO_CANDIDATE, "closed_at": now, "route_attempts": r.route_attempts + 1},
-                reason=RejectReason.NO_CANDIDATE,
-                data=data,
+        candidates = routing.candidates_for(r, organization_kinds=_route_kinds(r, now), excluded=excluded)
+        ranked = _rank_for(r, candidates, now)
+        desk_center = None
+        if ranked:
+            desk_center = Desk.objects.values_list("center_id", flat=True).get(pk=ranked[0].desk_id)
+            # Claimed by a conditional update as well as the row lock: a second run finds to_desk set.
+            claimed = Referral.objects.filter(pk=r.pk, status=Status.REQUESTED, to_desk__isnull=True).update(
+                to_desk_id=ranked[0].desk_id, to_center_id=desk_center
             )
-        chosen = ranked[0]
-        days = sla.days_for(service_id=r.service_id, priority=r.priority)
-        desk_center = Desk.objects.values_list("center_id", flat=True).get(pk=chosen.desk_id)
-        # Claimed by a conditional update as well as the row lock: a second run finds to_desk set.
-        claimed = Referral.objects.filter(pk=r.pk, status=Status.REQUESTED, to_desk__isnull=True).update(
-            to_desk_id=chosen.desk_id, to_center_id=desk_center
-        )
-        if claimed != 1:
-            return None
-        return Change(
-            kind=EventKind.ROUTE,
-            fields={
-                "to_desk_id": chosen.desk_id,
-                "to_center_id": desk_center,
-                "routed_at": now,
-                "accept_due_at": sla.add_business_days(now, days.accept),
-                "colocated": chosen.colocated,
-                "route_attempts": r.route_attempts + 1,
-                "escalated_step": "",
-            },
-            reason=data["reason"],
-            data=data,
-            desk_id=chosen.desk_id,
-        )
+            if claimed != 1:
+                return None
+        return _route_change(r, ranked, excluded, now, desk_center)
 
     referral = _transition(referral_id=referral_id, action="route", by=None, change=change)
     if referral is None:
         return None
-    if referral.status == Status.REJECTED:
-        notify(users=[referral.created_by_id], referral=referral, kind=NotificationKind.REJECTED)
-    elif referral.to_desk_id and referral.to_center_id:
-        notify(
-            users=desk_staff_ids(desk_id=referral.to_desk_id, center_id=referral.to_center_id),
-            referral=referral,
-            kind=NotificationKind.ARRIVED,
-        )
+    _route_notify([referral])
     return referral
+
+
+def _route_notify(referrals: Sequence[Referral]) -> None:
+    """Tell the sender of each rejected referral, and the staff of each desk that got referrals; a batch's
+    many referrals to one desk (or from one sender) are one notification per person, not one per referral."""
+    rejected: dict[int, list[Referral]] = {}
+    arrived: dict[tuple[int, int], list[Referral]] = {}
+    for referral in referrals:
+        if referral.status == Status.REJECTED:
+            rejected.setdefault(referral.created_by_id, []).append(referral)
+        elif referral.to_desk_id and referral.to_center_id:
+            arrived.setdefault((referral.to_desk_id, referral.to_center_id), []).append(referral)
+    for user_id, group in rejected.items():
+        notify_many(users=[user_id], referrals=group, kind=NotificationKind.REJECTED)
+    for (desk_id, center_id), group in arrived.items():
+        notify_many(
+            users=desk_staff_ids(desk_id=desk_id, center_id=center_id), referrals=group, kind=NotificationKind.ARRIVED
+        )
+
+
+ROUTE_CHUNK = 1000
+_ROUTED_FIELDS: tuple[str, ...] = ("status", "updated_at", "to_desk_id", "to_center_id", "routed_at", "accept_due_at")
+_ROUTED_FIELDS += ("colocated", "route_attempts", "escalated_step", "reason", "closed_at")
+
+
+def referrals_route(*, referral_ids: Iterable[int]) -> int:
+    """Route many unrouted referrals in one pass per thousand (a partner batch): candidates are read once per
+    service, consent kinds and excluded desks, each desk's load counted on as the pass assigns to it; each
+    referral is ranked and explained exactly as referral_route would. Idempotent; returns how many it routed."""
+    ids = sorted(set(referral_ids))
+    done = 0
+    for start in range(0, len(ids), ROUTE_CHUNK):
+        done += _route_chunk(ids[start : start + ROUTE_CHUNK])
+    return done
+
+
+def _route_chunk(ids: Sequence[int]) -> int:
+    rule = lifecycle.ACTIONS["route"]
+    with transaction.atomic():
+        refs = [
+            r
+            for r in Referral.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("consent", "from_center")
+            .filter(pk__in=ids, status=Status.REQUESTED, to_desk__isnull=True)
+            .order_by("pk")
+            if rule.allows(r.status, routed=r.to_desk_id is not None)
+        ]
+        if not refs:
+            return 0
+        excluded: dict[int, set[int]] = {}
+        for referral_id, desk_id in ReferralEvent.objects.filter(
+            referral_id__in=[r.pk for r in refs], kind__in=[EventKind.DECLINE, EventKind.TIMEOUT], desk__isnull=False
+        ).values_list("referral_id", "desk_id"):
+            excluded.setdefault(referral_id, set()).add(desk_id)
+        now = timezone.now()
+        pools: dict[tuple[Any, ...], tuple[list[routing.Candidate], dict[int, float]]] = {}
+        taken: dict[int, int] = {}  # desk → referrals this pass gave it
+        sla_days: dict[tuple[int, str], sla.SlaDays] = {}
+        events: list[ReferralEvent] = []
+        for r in refs:
+            kinds = _route_kinds(r, now)
+            skip = sorted(excluded.get(r.pk, ()))
+            key = (r.service_id, tuple(sorted(kinds)), tuple(skip))
+            if key not in pools:
+                found = routing.candidates_for(r, organization_kinds=kinds, excluded=skip)
+                hours = {
+                    c.desk_id: routing.hours_until_open(
+                        open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now
+                    )
+                    for c in found
+                }
+                pools[key] = (found, hours)
+            found, hours = pools[key]
+            candidates = [
+                dataclasses.replace(c, open_referrals=c.open_referrals + taken[c.desk_id]) if c.desk_id in taken else c
+                for c in found
+            ]
+            ranked = _rank_for(r, candidates, now, hours)
+            desk_center = None
+            if ranked:
+                desk_center = next(c.center_id for c in found if c.desk_id == ranked[0].desk_id)
+                taken[ranked[0].desk_id] = taken.get(ranked[0].desk_id, 0) + 1
+            if (r.service_id, r.priority) not in sla_days:
+                sla_days[(r.service_id, r.priority)] = sla.days_for(service_id=r.service_id, priority=r.priority)
+            change = _route_change(r, ranked, skip, now, desk_center, sla_days[(r.service_id, r.priority)])
+            from_status = r.status
+            for name, value in change.fields.items():
+                setattr(r, name, value)
+            r.status = change.to_status or rule.to_status or from_status
+            r.updated_at = now
+            events.append(_event_of(r, change, by=None, at=now, from_status=from_status))
+        # One UPDATE per set of equal values (about one per desk chosen), not one per referral.
+        same: dict[tuple[Any, ...], list[int]] = {}
+        for r in refs:
+            same.setdefault(tuple(getattr(r, f) for f in _ROUTED_FIELDS), []).append(r.pk)
+        for values, pks in same.items():
+            Referral.objects.filter(pk__in=pks).update(**dict(zip(_ROUTED_FIELDS, values, strict=True)))
+        ReferralEvent.objects.bulk_create(events, batch_size=ROUTE_CHUNK)
+        for at in sorted({r.created_at for r in refs}):
+            referral_changed.send(sender=Referral, at=at)
+        _route_notify(refs)
+    return len(refs)
 
 
 def _leave_desk(reason: str, note: str, kind: str) -> Callable[[Referral, dt.datetime], Change]:

@@ -103,6 +103,24 @@ def apply_import_batch(batch_id: int) -> None:
 
 
 @shared_task(
+    name="referral.tasks.route_import_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=240,
+    time_limit=300,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=5,
+    ignore_result=True,
+)
+def route_import_batch(batch_id: int) -> None:
+    """Idempotent: only referrals still waiting for a desk are routed; a lost message is the sweeper's
+    (sweep_unrouted routes each referral left waiting)."""
+    imports.import_batch_route(batch_id=batch_id)
+
+
+@shared_task(
     name="referral.tasks.sweep_import_batches", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True
 )
 def sweep_import_batches() -> int:

@@ -537,7 +537,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     """The per-row report of an applied partner batch (client number, matched or new, referral, desk)."""
     from cases.selectors import import_batch_get_for_user, pii_actor
-    from referral.imports import import_report_xlsx
+    from referral.imports import REPORT_REASON_MAX, import_report_download
 
     try:
         pii_actor(request.user)
@@ -547,11 +547,27 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     if batch.status != "applied":
         messages.error(request, _("The report is ready once the batch has been applied."))
         return redirect("cases:import_detail", pk=batch.pk)
-    response = HttpResponse(
-        import_report_xlsx(batch), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    reason = request.GET.get("reason")
+    error = ""
+    if reason is not None:
+        try:
+            content = import_report_download(
+                user=request.user, batch=batch, reason=reason, ip=request.META.get("REMOTE_ADDR")
+            )
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            response = HttpResponse(
+                content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            response["Content-Disposition"] = f'attachment; filename="yeongye-import-{batch.pk}-report.xlsx"'
+            return response
+    # The report holds personal data: its download asks why, and the reason is kept with the access record.
+    return render(
+        request,
+        "referral/import_report_reason.html",
+        {"batch": batch, "reason": reason or "", "error": error, "max_length": REPORT_REASON_MAX},
     )
-    response["Content-Disposition"] = f'attachment; filename="yeongye-import-{batch.pk}-report.xlsx"'
-    return response
 
 
 # --- Appointments ---

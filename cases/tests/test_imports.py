@@ -445,3 +445,50 @@ def test_the_report_escapes_cells_a_spreadsheet_would_run():
     assert imports.spreadsheet_safe("+82") == "'+82"
     assert imports.spreadsheet_safe("-3") == "'-3"
     assert imports.spreadsheet_safe("관악 창구") == "관악 창구"
+
+
+def test_downloading_the_report_asks_why_and_records_a_download_per_client(
+    client, upload, api_for, partner, lg_manager, django_capture_on_commit_callbacks
+):
+    from cases.models import PiiAccessLog
+
+    batch = _batch(upload(_csv([_row(1), _row(2)])))
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(lg_manager).post(f"/api/v1/imports/{batch.pk}/approve/")
+    batch.refresh_from_db()
+    clients = set(batch.rows.values_list("client_id", flat=True))
+    # Applying wrote one "create" access record per client it registered, in the batch's name.
+    created = PiiAccessLog.objects.filter(action="create", view="import:apply")
+    assert set(created.values_list("client_id", flat=True)) == clients
+    assert set(created.values_list("reason", flat=True)) == {f"partner batch {batch.pk}"}
+    client.force_login(partner)
+    url = reverse("referral:import_report", args=[batch.pk])
+    asked = client.get(url)
+    # No reason yet: a page that asks for one, and nothing downloaded nor recorded.
+    assert asked.status_code == 200 and asked["Content-Type"].startswith("text/html")
+    assert 'name="reason"' in asked.content.decode()
+    blank = client.get(url, {"reason": "   "})
+    assert blank["Content-Type"].startswith("text/html") and 'role="alert"' in blank.content.decode()
+    assert not PiiAccessLog.objects.filter(action="download").exists()
+    got = client.get(url, {"reason": "구청에 연계 결과 회신"})
+    assert got["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(got.content)).active
+    assert [c.value for c in sheet[1]][:3] == ["행", "내담자 번호", "구분"] and sheet.max_row == 3
+    downloads = PiiAccessLog.objects.filter(action="download", view="referral:import_report", user_id=partner.pk)
+    assert set(downloads.values_list("client_id", flat=True)) == clients
+    assert set(downloads.values_list("reason", flat=True)) == {"구청에 연계 결과 회신"}
+
+
+def test_the_progress_bar_falls_back_to_the_batch_row_when_the_cache_has_nothing(upload, monkeypatch):
+    from django.core.cache import cache
+
+    batch = _batch(upload(_csv([_row(1), _row(2), _row(3), _row(4)])))
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.APPLYING, processed_rows=0)
+    batch.refresh_from_db()
+    cache.set(imports.import_progress_key(batch.pk), 3)
+    assert imports.import_progress(batch) == 75
+    # Redis unreachable from the page's process: the row's own count (0 from the claim to the commit).
+    cache.delete(imports.import_progress_key(batch.pk))
+    assert imports.import_progress(batch) == 0
+    batch.processed_rows = 2
+    assert imports.import_progress(batch) == 50

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
+from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test import Client as Client_
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from cases.models import Case, Client, ImportBatch
+from cases import access_log
+from cases.models import Case, Client, ImportBatch, PiiAccessLog
 from referral.models import Referral
 from referral.tasks import sweep_import_batches
 from referral.tests.conftest import wait_for
@@ -67,25 +74,64 @@ def test_a_real_worker_validates_applies_and_routes_an_approved_batch(make_staff
     assert (body["status"], body["progress"], len(body["report"])) == ("applied", 100, 20)
 
 
+@contextlib.contextmanager
+def _access_log_chain_held() -> Iterator[None]:
+    """Hold the access log's chain lock from another connection: an applying worker writes its clients,
+    consents, cases and referrals inside its transaction, then waits at its access-log step."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s, hashtext(current_database()))", [access_log._LOCK_KEY])
+        yield
+    finally:
+        other.close()  # a session lock ends with its session
+
+
+def _waiting_on_the_chain() -> bool:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE %s",
+            ["%pg_advisory_xact_lock%"],
+        )
+        return cur.fetchone()[0] > 0
+
+
 def test_a_worker_killed_while_applying_leaves_nothing_and_the_sweeper_resumes_the_batch(
-    make_staff, directory, celery_worker_on
+    make_staff, directory, celery_worker_on, settings
 ):
     partner = make_staff("counselor", LG, username="lg_kill_counselor")
     manager = make_staff("center_manager", LG, username="lg_kill_manager")
-    worker = celery_worker_on(REDIS)
+    # The worker counts its progress in Redis, which this process reads too (the page's progress bar).
+    settings.CACHES = {"default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": REDIS}}
+    cache.clear()
+    worker = celery_worker_on(REDIS, {"CACHE_URL": REDIS})
     n = 400
     pk = _api(partner).post("/api/v1/imports/", {"rows": _rows(n, offset=5000)}, format="json").json()["id"]
     assert wait_for(lambda: _status(pk) == "ready", timeout=60)
-    assert _api(manager).post(f"/api/v1/imports/{pk}/approve/").status_code == 200
-    assert wait_for(lambda: _status(pk) == "applying", timeout=30, interval=0.02)
-    # Let it write some rows inside its transaction, then kill the whole worker without warning.
-    wait_for(lambda: False, timeout=1.0)
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
+    with _access_log_chain_held():
+        assert _api(manager).post(f"/api/v1/imports/{pk}/approve/").status_code == 200
+        # Mid-apply for certain: every row is written inside the worker's transaction, which waits for the chain.
+        assert wait_for(_waiting_on_the_chain, timeout=60, interval=0.05)
+        assert _status(pk) == "applying"
+        body = _api(partner).get(f"/api/v1/imports/{pk}/").json()
+        assert 50 <= body["progress"] <= 99, body["progress"]
+        # With the cache out of reach (this process's own memory instead of Redis), the bar falls back to the
+        # batch row: 0 until the apply commits, and the page still answers.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        assert _api(partner).get(f"/api/v1/imports/{pk}/").json()["progress"] == 0
+        browser = Client_()
+        browser.force_login(partner)
+        page = browser.get(reverse("cases:import_detail", args=[pk]))
+        assert page.status_code == 200 and 'value="0"' in page.content.decode()
+        # Kill the whole worker without warning while it holds all the rows uncommitted.
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
     assert _status(pk) == "applying"
     # Nothing of the batch is visible: the transaction died with the worker.
     assert not Client.objects.filter(center__code=LG).exists()
     assert not Case.objects.filter(center__code=LG).exists()
+    assert not Referral.objects.filter(from_center__code=LG).exists()
 
     celery_worker_on(REDIS)
 
@@ -96,7 +142,14 @@ def test_a_worker_killed_while_applying_leaves_nothing_and_the_sweeper_resumes_t
     assert wait_for(lambda: _status(pk) == "applied", timeout=120), ImportBatch.objects.get(pk=pk).failure
     batch = ImportBatch.objects.get(pk=pk)
     assert batch.apply_attempts == 2
-    # Whole, once: one client, one case and one referral per row.
+    # Whole, once: one client, one case and one referral per row, each recorded once in the access log.
     assert Client.objects.filter(center__code=LG).count() == n
     assert Case.objects.filter(center__code=LG).count() == n
-    assert Referral.objects.filter(from_center__code=LG).count() == n
+    ids = list(Referral.objects.filter(from_center__code=LG).values_list("pk", flat=True))
+    assert len(ids) == n
+    created = PiiAccessLog.objects.filter(action="create", view="import:apply", reason=f"partner batch {pk}")
+    assert created.count() == n
+    assert access_log.verify().ok
+    # And the one routing task of the batch puts every referral at a desk.
+    assert wait_for(lambda: Referral.objects.filter(pk__in=ids, to_desk__isnull=False).count() == n, timeout=60)
+    assert _api(partner).get(f"/api/v1/imports/{pk}/").json()["progress"] == 100

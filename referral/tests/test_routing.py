@@ -4,7 +4,7 @@ import pytest
 
 from centers.models import Desk
 from referral import routing, services
-from referral.models import EventKind
+from referral.models import EventKind, Notification, Referral
 from referral.tests.helpers import send, walk_to
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
@@ -123,3 +123,50 @@ def test_a_ranked_row_is_stored_with_every_field_of_the_row():
     )
     assert [s.as_data() for s in ranked] == [asdict(s) for s in ranked]
     assert ranked[-1].as_data()["full"] is True and ranked[0].as_data()["hours_to_open"] > 0
+
+
+# --- The batch pass (a partner batch's referrals, routed in one go). ---
+
+
+def test_a_batch_pass_counts_the_load_it_assigns_as_it_goes(counselor):
+    Desk.objects.filter(code="EW-SEOUL-GWANAK-FIN-OUT").update(capacity=2)
+    refs = [send(counselor, "policy_microloan", route=False) for _ in range(3)]
+    assert services.referrals_route(referral_ids=[r.pk for r in refs]) == 3
+    desks = [r.to_desk.code for r in (Referral.objects.select_related("to_desk").get(pk=x.pk) for x in refs)]
+    # The building's desk takes two, then is full: the third goes elsewhere, as one-at-a-time routing would.
+    assert desks[:2] == ["EW-SEOUL-GWANAK-FIN-OUT", "EW-SEOUL-GWANAK-FIN-OUT"]
+    assert desks[2] == "MF-SEOUL-GWANAK-FIN"
+    third = Referral.objects.get(pk=refs[2].pk).events.get(kind=EventKind.ROUTE).data
+    assert third["reason"] == "others_full" and "EW-SEOUL-GWANAK-FIN-OUT" in third["full_desks"]
+
+
+def test_a_batch_pass_routes_as_one_at_a_time_would(counselor, django_capture_on_commit_callbacks):
+    """Same inputs, same choice and the same explanation: the pass only reads the desks once."""
+    Desk.objects.filter(code="EW-SEOUL-GWANAK-FIN-OUT").update(capacity=1)
+    singly = [send(counselor, s, capture=django_capture_on_commit_callbacks) for s in ("policy_microloan",) * 2]
+    expected = [(r.to_desk_id, r.events.get(kind=EventKind.ROUTE).data) for r in singly]
+    Referral.objects.filter(pk__in=[r.pk for r in singly]).update(status="cancelled")  # free the desks again
+    batch = [send(counselor, "policy_microloan", route=False) for _ in range(2)]
+    services.referrals_route(referral_ids=[r.pk for r in batch])
+    got = [
+        (r.to_desk_id, r.events.get(kind=EventKind.ROUTE).data) for r in (Referral.objects.get(pk=x.pk) for x in batch)
+    ]
+    for (desk, data), (want_desk, want) in zip(got, expected, strict=True):
+        assert desk == want_desk
+        assert {k: v for k, v in data.items() if k != "candidates"} == {
+            k: v for k, v in want.items() if k != "candidates"
+        }
+        assert [c["desk_code"] for c in data["candidates"]] == [c["desk_code"] for c in want["candidates"]]
+
+
+def test_a_batch_pass_is_idempotent_and_tells_each_desk_once(counselor, mf_counselor):
+    refs = [send(counselor, "debt_adjustment", route=False) for _ in range(3)]
+    assert services.referrals_route(referral_ids=[r.pk for r in refs]) == 3
+    assert services.referrals_route(referral_ids=[r.pk for r in refs]) == 0
+    assert all(Referral.objects.get(pk=r.pk).events.filter(kind=EventKind.ROUTE).count() == 1 for r in refs)
+    desk = Referral.objects.get(pk=refs[0].pk).to_desk_id
+    per_user = list(Notification.objects.filter(kind="arrived").values_list("user_id", flat=True))
+    assert mf_counselor.pk in per_user
+    assert len(per_user) == len(set(per_user))  # one notification per person, not one per referral
+    assert all("3" in n.message for n in Notification.objects.filter(kind="arrived"))
+    assert {r.to_desk_id for r in Referral.objects.filter(pk__in=[r.pk for r in refs])} == {desk}
