@@ -18,7 +18,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
+import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,19 +42,22 @@ logger = logging.getLogger(__name__)
 
 FEATURES = "TF-IDF character 2–4-grams of the normalised title and text; balanced logistic regression"
 SEED = 20260301
+NGRAMS = (2, 4)
 MAX_TEXT = 20_000
 _ACTIVE_KEY = "jobs:classifier:active"
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 def training_text(title: str, content: str) -> str:
-    """What the model reads of a posting: its title and text, compacted the way the rules read them."""
-    return normalise(f"{title}\n{content}"[:MAX_TEXT]).text
+    """What the model reads of a posting: its title and text, each compacted the way the rules read them
+    (the same strings `screening.screen` builds, so screening hands them over instead of redoing them)."""
+    return normalise(title or "").text + normalise((content or "")[:MAX_TEXT]).text
 
 
 def build_pipeline() -> Pipeline:
     return Pipeline(
         [
-            ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)),
+            ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)),
             ("clf", LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)),
         ]
     )
@@ -108,6 +114,51 @@ def loads(blob: bytes, sha256: str) -> Pipeline:
     return joblib.load(io.BytesIO(blob))  # noqa: S301 - our own model, digest-checked
 
 
+class Scorer:
+    """The fitted pipeline's probability for ONE text, without scikit-learn's per-call overhead (input
+    validation, sparse matrices: ~10 ms a posting against ~1 ms here). The same arithmetic: sublinear tf
+    (1 + ln count) × idf over the vocabulary's n-grams, l2-normalised, dot the coefficients, plus the
+    intercept, logistic. jobs/tests/test_classifier.py checks it equals `pipeline.predict_proba`."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        tfidf: TfidfVectorizer = pipeline.named_steps["tfidf"]
+        clf: LogisticRegression = pipeline.named_steps["clf"]
+        if tfidf.analyzer != "char" or not tfidf.sublinear_tf or tfidf.norm != "l2" or not tfidf.use_idf:
+            raise ValueError("the scorer reads char n-gram, sublinear, l2, idf pipelines only")
+        idf = tfidf.idf_
+        coef = clf.coef_[0]
+        # Per n-gram: (idf, idf × coefficient), so one dict lookup a gram.
+        self.grams: dict[str, tuple[float, float]] = {
+            gram: (float(idf[j]), float(idf[j] * coef[j])) for gram, j in tfidf.vocabulary_.items()
+        }
+        self.sizes = range(tfidf.ngram_range[0], tfidf.ngram_range[1] + 1)
+        self.intercept = float(clf.intercept_[0])
+        self.lowercase = tfidf.lowercase
+        self.positive_is_one = list(clf.classes_) == [0, 1]
+        if not self.positive_is_one:
+            raise ValueError("the scorer expects classes 0 and 1")
+
+    def probability(self, text: str) -> float:
+        if self.lowercase:
+            text = text.lower()
+        text = _WHITE_SPACES.sub(" ", text)  # as scikit-learn's char analyzer does
+        grams = self.grams
+        length = len(text)
+        counts: Counter[str] = Counter()
+        for n in self.sizes:
+            # Every n-gram by slices built and counted in C (map over slice objects): no bytecode a gram.
+            counts.update(map(text.__getitem__, map(slice, range(length - n + 1), range(n, length + 1))))
+        square = dot = 0.0
+        for g in counts.keys() & grams.keys():  # only the vocabulary's grams, intersected in C
+            c = counts[g]
+            idf, weighted = grams[g]
+            tf = 1.0 + math.log(c)
+            square += (tf * idf) ** 2
+            dot += tf * weighted
+        z = self.intercept + (dot / math.sqrt(square) if square > 0 else 0.0)
+        return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+
 @dataclass(frozen=True)
 class ActiveModel:
     pk: int
@@ -116,6 +167,7 @@ class ActiveModel:
     cv_precision: float
     cv_recall: float
     pipeline: Any
+    scorer: Scorer
 
     @property
     def version(self) -> str:
@@ -132,7 +184,11 @@ class ActiveModel:
         )
 
     def probability(self, title: str, content: str) -> float:
-        return float(self.pipeline.predict_proba([training_text(title, content)])[0, 1])
+        return self.scorer.probability(training_text(title, content))
+
+    def probability_of(self, text: str) -> float:
+        """For a text already compacted by `training_text` (screening hands its own over)."""
+        return self.scorer.probability(text)
 
 
 _lock = threading.Lock()
@@ -172,6 +228,7 @@ def active_model() -> ActiveModel | None:
         return None
     try:
         pipeline = loads(bytes(row.blob), row.sha256)
+        scorer = Scorer(pipeline)
     except Exception:  # a damaged model must never stop screening: the rules still run
         logger.exception("screening model %s could not be loaded", row.version)
         return None
@@ -182,6 +239,7 @@ def active_model() -> ActiveModel | None:
         cv_precision=row.cv_precision,
         cv_recall=row.cv_recall,
         pipeline=pipeline,
+        scorer=scorer,
     )
     with _lock:
         _loaded.clear()  # one model per process: the previous active one is not needed any more

@@ -242,6 +242,8 @@ class Risk:
     # The learned second stage (with_classifier): its probability and the model's pk, when one was active.
     model_probability: float | None = None
     model_version: int | None = None
+    # The compacted title + text the rules read (what the learned model reads too: classifier.training_text).
+    compacted: str = field(default="", repr=False, compare=False)
 
     @property
     def kinds(self) -> set[str]:
@@ -417,7 +419,9 @@ def screen(facts: PostingFacts) -> Risk:
     wage_findings, hourly = _wage_findings(facts, norms)
     findings.extend(wage_findings)
     findings.extend(_employer_findings(facts))
-    return _grade(findings, hourly)
+    risk = _grade(findings, hourly)
+    risk.compacted = "".join(n.text for n in norms.values())
+    return risk
 
 
 def _grade(found: list[Finding], hourly: Decimal | None) -> Risk:
@@ -496,4 +500,5 @@ def with_classifier(risk: Risk, probability: float, model: ModelFacts) -> Risk:
         hourly_equivalent=risk.hourly_equivalent,
         model_probability=probability,
         model_version=model.pk,
+        compacted=risk.compacted,
     )

@@ -127,7 +127,10 @@ def screen_posting(facts: screening.PostingFacts) -> screening.Risk:
     if model is None:
         return risk
     try:
-        probability = model.probability(facts.title, facts.content)
+        if len(facts.content or "") <= classifier.MAX_TEXT:  # the rules' compacted text is what the model reads
+            probability = model.probability_of(risk.compacted)
+        else:
+            probability = model.probability(facts.title, facts.content)
     except Exception:  # the model must never stop screening: the rules' result stands
         logger.exception("screening model %s failed on a posting", model.version)
         return risk
