@@ -93,6 +93,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute=15),
         "options": {"queue": CeleryQueue.STATS},
     },
+    # The screening model retrained from reviewers' decisions (a no-op without new decisions).
+    "jobs-retrain-classifier": {
+        "task": "jobs.tasks.retrain_classifier",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"queue": CeleryQueue.STATS},
+    },
     "jobs-purge-raw-payloads": {
         "task": "jobs.tasks.purge_raw_payloads",
         "schedule": crontab(hour=4, minute=0),

@@ -237,6 +237,18 @@ if JOBS_RAW_PAYLOAD_DAYS < 0:
     raise ImproperlyConfigured("JOBS_RAW_PAYLOAD_DAYS must be 0 or more.")
 # Largest import file accepted (bytes); larger files are refused before parsing.
 JOBS_IMPORT_MAX_BYTES = env_int("JOBS_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+# The learned second stage of screening (jobs/classifier.py): trained from reviewers' decisions once there are
+# this many (each of the two outcomes at least JOBS_CLASSIFIER_FOLDS times), cross-validated in that many
+# stratified folds; a posting is flagged by it at this probability (in percent). Each process asks which
+# model is active at most every JOBS_CLASSIFIER_CACHE_SECONDS.
+JOBS_CLASSIFIER_MIN_DECISIONS = env_int("JOBS_CLASSIFIER_MIN_DECISIONS", 40)
+JOBS_CLASSIFIER_FOLDS = env_int("JOBS_CLASSIFIER_FOLDS", 5)
+JOBS_CLASSIFIER_THRESHOLD_PERCENT = env_int("JOBS_CLASSIFIER_THRESHOLD_PERCENT", 50)
+JOBS_CLASSIFIER_CACHE_SECONDS = env_int("JOBS_CLASSIFIER_CACHE_SECONDS", 30)
+if JOBS_CLASSIFIER_FOLDS < 2 or JOBS_CLASSIFIER_MIN_DECISIONS < 2 * JOBS_CLASSIFIER_FOLDS:
+    raise ImproperlyConfigured("JOBS_CLASSIFIER_FOLDS must be 2 or more and JOBS_CLASSIFIER_MIN_DECISIONS twice that.")
+if not 1 <= JOBS_CLASSIFIER_THRESHOLD_PERCENT <= 99:
+    raise ImproperlyConfigured("JOBS_CLASSIFIER_THRESHOLD_PERCENT must be between 1 and 99.")
 
 # --- Partner import batches: the largest file and the most rows one batch may hold. ---
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from jobs import bizno, exports, selectors, services
 from jobs.inputs import PostingInput
 from jobs.models import Decision, JobPosting, RiskLevel, Source, WageType
-from jobs.screening import PostingFacts, screen
+from jobs.screening import PostingFacts
 from jobs.work24 import WORK24_CREDIT
 
 
@@ -35,12 +35,19 @@ class FindingSerializer(serializers.Serializer):
     field = serializers.CharField(required=False)  # type: ignore[assignment]
     start = serializers.IntegerField(required=False, allow_null=True)
     end = serializers.IntegerField(required=False, allow_null=True)
+    # The learned model's finding (rule "classifier") only.
+    probability = serializers.FloatField(required=False)
+    model_version = serializers.CharField(required=False)
 
 
 class RiskSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=RiskLevel.choices)
     score = serializers.IntegerField()
     findings = FindingSerializer(many=True)
+    # The learned second stage: probability that the ad is false or harmful, and the model ("v3") that gave
+    # it; null when no model was active at screening.
+    model_probability = serializers.FloatField(allow_null=True, required=False)
+    model_version = serializers.CharField(allow_null=True, required=False)
 
 
 class EmployerSerializer(serializers.Serializer):
@@ -98,7 +105,13 @@ class PostingSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RiskSerializer)
     def get_risk(self, obj: JobPosting) -> dict[str, Any]:
-        return {"level": obj.risk_level, "score": obj.risk_score, "findings": obj.findings}
+        return {
+            "level": obj.risk_level,
+            "score": obj.risk_score,
+            "findings": obj.findings,
+            "model_probability": None if obj.model_probability is None else round(obj.model_probability, 4),
+            "model_version": f"v{obj.model_version_id}" if obj.model_version_id else None,
+        }
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_review(self, obj: JobPosting) -> dict[str, Any] | None:
@@ -368,7 +381,7 @@ class ScreenView(APIView):
         s.is_valid(raise_exception=True)
         d = s.validated_data
         selectors.require_screening(request.user)
-        risk = screen(
+        risk = services.screen_posting(
             PostingFacts(
                 title=d["title"],
                 content=d["content"],

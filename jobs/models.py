@@ -126,6 +126,12 @@ class JobPosting(models.Model):
     risk_level = models.CharField(_("risk"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW)
     risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0)
     findings = models.JSONField(default=list, blank=True)
+    # The learned second stage's probability that the ad is false or harmful, and the model that gave it
+    # (null: no model was active when the posting was screened).
+    model_probability = models.FloatField(_("model probability"), null=True, blank=True)
+    model_version = models.ForeignKey(
+        "ClassifierModel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     screened_at = models.DateTimeField(null=True, blank=True)
     # The latest decision, kept on the row so lists filter and join it without a subquery.
     last_review = models.ForeignKey("Review", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -210,3 +216,50 @@ class JobExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.rows}"
+
+
+class ClassifierModel(models.Model):
+    """A trained second-stage text classifier: learned only from reviewers' decisions, with its
+    cross-validated figures. The pk is the model's version. One row at most is active."""
+
+    trained_at = models.DateTimeField(_("trained at"))
+    # None: the nightly task or the management command.
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    n_decisions = models.PositiveIntegerField(_("decisions learned from"))
+    n_positive = models.PositiveIntegerField(_("false or harmful"))
+    n_negative = models.PositiveIntegerField(_("cleared"))
+    # The newest review it learned from: a later review is a new decision, so retraining is due.
+    last_review_id = models.PositiveBigIntegerField()
+    cv_folds = models.PositiveSmallIntegerField()
+    cv_precision = models.FloatField(_("cross-validated precision"))
+    cv_recall = models.FloatField(_("cross-validated recall"))
+    # True/false positives/negatives of the cross-validated predictions at the threshold.
+    cv_counts = models.JSONField(default=dict)
+    threshold = models.FloatField(_("threshold"))
+    features = models.CharField(max_length=200)
+    sklearn_version = models.CharField(max_length=20)
+    # The fitted scikit-learn pipeline (joblib), in the database so every node loads the same model.
+    blob = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="uniq_active_classifier"),
+            models.CheckConstraint(
+                condition=models.Q(cv_precision__gte=0, cv_precision__lte=1, cv_recall__gte=0, cv_recall__lte=1),
+                name="classifier_cv_in_unit_range",
+            ),
+        ]
+        verbose_name = _("screening model")
+        verbose_name_plural = _("screening models")
+
+    def __str__(self) -> str:
+        return f"v{self.pk}"
+
+    @property
+    def version(self) -> str:
+        return f"v{self.pk}"

@@ -211,8 +211,16 @@ class Finding:
     field: str = ""
     start: int | None = None
     end: int | None = None
+    # The classifier's finding only: its probability and the model's version ("v3").
+    probability: float | None = None
+    model_version: str = ""
 
     def as_dict(self) -> dict[str, Any]:
+        if self.probability is not None:
+            return {**self._rule_dict(), "probability": round(self.probability, 4), "model_version": self.model_version}
+        return self._rule_dict()
+
+    def _rule_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "basis": self.basis,
@@ -231,13 +239,24 @@ class Risk:
     score: int
     findings: list[Finding] = field(default_factory=list)
     hourly_equivalent: Decimal | None = None
+    # The learned second stage (with_classifier): its probability and the model's pk, when one was active.
+    model_probability: float | None = None
+    model_version: int | None = None
+    # The compacted title + text the rules read (what the learned model reads too: classifier.training_text).
+    compacted: str = field(default="", repr=False, compare=False)
 
     @property
     def kinds(self) -> set[str]:
         return {f.rule for f in self.findings}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "score": self.score, "findings": [f.as_dict() for f in self.findings]}
+        return {
+            "level": self.level,
+            "score": self.score,
+            "findings": [f.as_dict() for f in self.findings],
+            "model_probability": None if self.model_probability is None else round(self.model_probability, 4),
+            "model_version": f"v{self.model_version}" if self.model_version else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -400,7 +419,9 @@ def screen(facts: PostingFacts) -> Risk:
     wage_findings, hourly = _wage_findings(facts, norms)
     findings.extend(wage_findings)
     findings.extend(_employer_findings(facts))
-    return _grade(findings, hourly)
+    risk = _grade(findings, hourly)
+    risk.compacted = "".join(n.text for n in norms.values())
+    return risk
 
 
 def _grade(found: list[Finding], hourly: Decimal | None) -> Risk:
@@ -424,3 +445,60 @@ def _grade(found: list[Finding], hourly: Decimal | None) -> Risk:
     order = {k: i for i, k in enumerate(lexicon.KINDS)}
     findings.sort(key=lambda f: (order[f.rule], f.field, f.start or 0))
     return Risk(level=level, score=score, findings=findings, hourly_equivalent=hourly)
+
+
+# --- The learned second stage -----------------------------------------------------------------------------
+CLASSIFIER_RULE = "classifier"
+# The level and least score a posting the rules rated low gets when the model flags it: enough to put it
+# in the reviewers' queue, never "high" (the model does not decide alone).
+CLASSIFIER_LEVEL = "medium"
+CLASSIFIER_MIN_SCORE = 25
+_LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a finding says about the model that gave it."""
+
+    pk: int
+    threshold: float
+    n_decisions: int
+    cv_precision: float
+    cv_recall: float
+
+
+def with_classifier(risk: Risk, probability: float, model: ModelFacts) -> Risk:
+    """The rules' result with the model's probability added. It can only RAISE: a low posting the model
+    flags (probability ≥ threshold) becomes medium (queued for a reviewer), never high; every rule finding,
+    the rules' level and score are kept as they are; below the threshold nothing changes but the recorded
+    probability."""
+    findings = list(risk.findings)
+    level, score = risk.level, risk.score
+    if probability >= model.threshold:
+        findings.append(
+            Finding(
+                rule=CLASSIFIER_RULE,
+                basis=(
+                    f"검토자 결정 {model.n_decisions}건으로 학습한 판별 모델 v{model.pk} "
+                    f"(교차검증 정밀도 {model.cv_precision:.2f}, 재현율 {model.cv_recall:.2f})"
+                ),
+                quote="",
+                label="학습 모델 의심",
+                detail=f"허위·유해 확률 {probability:.2f} (기준 {model.threshold:.2f}); 검토자가 판단합니다",
+                field="",
+                probability=probability,
+                model_version=f"v{model.pk}",
+            )
+        )
+        if _LEVEL_ORDER[level] < _LEVEL_ORDER[CLASSIFIER_LEVEL]:
+            level = CLASSIFIER_LEVEL
+        score = max(score, CLASSIFIER_MIN_SCORE) if level == CLASSIFIER_LEVEL else score
+    return Risk(
+        level=level,
+        score=score,
+        findings=findings,
+        hourly_equivalent=risk.hourly_equivalent,
+        model_probability=probability,
+        model_version=model.pk,
+        compacted=risk.compacted,
+    )

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from centers.selectors import actor_for
 from core.errors import PermissionDenied
-from jobs.models import Employer, JobExportLog, JobPosting, Report, RiskLevel, SuspectStatusChange
+from jobs.models import (
+    ClassifierModel,
+    Employer,
+    JobExportLog,
+    JobPosting,
+    Report,
+    Review,
+    RiskLevel,
+    SuspectStatusChange,
+)
 from jobs.services import can_read, can_review
 
 User = AbstractBaseUser | AnonymousUser
@@ -145,3 +155,55 @@ def postings_latest_low_risk(user: User, *, limit: int = 10) -> list[JobPosting]
 def require_screening(user: User) -> None:
     """Checking an ad by hand: any staff role that reads postings."""
     _require_read(user)
+
+
+def _require_review(user: User) -> None:
+    if not can_review(actor_for(user)):
+        raise PermissionDenied(_("The review queue is for job-ad reviewers (ministry staff)."))
+
+
+def review_queue(user: User) -> QuerySet[JobPosting]:
+    """Postings waiting for a reviewer: not yet decided, and flagged (medium or high, by a rule or by the
+    model) or reported by a center. Highest score first."""
+    _require_review(user)
+    return (
+        JobPosting.objects.select_related("employer")
+        .filter(last_review__isnull=True)
+        .annotate(report_count=Count("reports"))
+        .filter(Q(risk_level__in=[RiskLevel.MEDIUM, RiskLevel.HIGH]) | Q(report_count__gt=0))
+        .order_by("-risk_score", "-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class ClassifierStatus:
+    """What reviewers are told about the learned second stage."""
+
+    active: ClassifierModel | None
+    history: list[ClassifierModel] = field(default_factory=list)
+    decisions: int = 0  # decided postings now (what the next training would learn from)
+    new_decisions: int = 0  # decisions since the active model was trained
+    minimum: int = 0
+    folds: int = 0
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.minimum - self.decisions)
+
+
+def classifier_status_for(user: User) -> ClassifierStatus:
+    _require_review(user)
+    history = list(ClassifierModel.objects.defer("blob").select_related("trained_by").order_by("-pk")[:5])
+    active = next((m for m in history if m.active), None)
+    if active is None:
+        active = ClassifierModel.objects.defer("blob").filter(active=True).first()
+    decisions = JobPosting.objects.filter(last_review__isnull=False).count()
+    new = Review.objects.filter(pk__gt=active.last_review_id).count() if active else 0
+    return ClassifierStatus(
+        active=active,
+        history=history,
+        decisions=decisions,
+        new_decisions=new,
+        minimum=settings.JOBS_CLASSIFIER_MIN_DECISIONS,
+        folds=settings.JOBS_CLASSIFIER_FOLDS,
+    )

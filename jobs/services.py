@@ -7,19 +7,22 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import sklearn
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from centers.selectors import Actor, actor_for
-from core.errors import InvalidInput, NotFound, PermissionDenied
-from jobs import bizno, lexicon, screening, work24
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from jobs import bizno, classifier, lexicon, screening, work24
 from jobs.inputs import MAX_CONTENT, MAX_TITLE, PostingInput
 from jobs.models import (
     SUSPECT_DECISIONS,
+    ClassifierModel,
     Decision,
     Employer,
     JobExportLog,
@@ -117,6 +120,23 @@ def screen_facts(data: PostingInput, *, year: int | None = None) -> screening.Po
     )
 
 
+def screen_posting(facts: screening.PostingFacts) -> screening.Risk:
+    """The rules, then the active learned model (if any), which can only raise the rules' result."""
+    risk = screening.screen(facts)
+    model = classifier.active_model()
+    if model is None:
+        return risk
+    try:
+        if len(facts.content or "") <= classifier.MAX_TEXT:  # the rules' compacted text is what the model reads
+            probability = model.probability_of(risk.compacted)
+        else:
+            probability = model.probability(facts.title, facts.content)
+    except Exception:  # the model must never stop screening: the rules' result stands
+        logger.exception("screening model %s failed on a posting", model.version)
+        return risk
+    return screening.with_classifier(risk, probability, model.facts)
+
+
 # --- Employers and postings -------------------------------------------------------------------------------
 def _employer_for(data: PostingInput) -> Employer | None:
     name, number = data.employer_name.strip()[:200], data.business_number
@@ -139,8 +159,18 @@ def _employer_for(data: PostingInput) -> Employer | None:
     return existing or Employer.objects.create(name=name, address=data.employer_address[:300])
 
 
+def _set_risk(posting: JobPosting, risk: screening.Risk) -> None:
+    posting.hourly_equivalent = risk.hourly_equivalent
+    posting.risk_level = risk.level
+    posting.risk_score = risk.score
+    posting.findings = [f.as_dict() for f in risk.findings]
+    posting.model_probability = risk.model_probability
+    posting.model_version_id = risk.model_version
+    posting.screened_at = timezone.now()
+
+
 def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
-    risk = screening.screen(screen_facts(data))
+    risk = screen_posting(screen_facts(data))
     posting.source = source
     posting.external_id = data.external_id[:40]
     posting.title = data.title
@@ -148,7 +178,6 @@ def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
     posting.wage_type = data.wage_type
     posting.wage = data.wage
     posting.hours_per_week = data.hours_per_week
-    posting.hourly_equivalent = risk.hourly_equivalent
     posting.region = data.region[:200]
     posting.contact = data.contact[:200]
     posting.posted_on = data.posted_on
@@ -158,10 +187,7 @@ def _apply(posting: JobPosting, data: PostingInput, source: str) -> None:
     if data.raw_payload:
         posting.raw_payload = data.raw_payload
         posting.raw_payload_until = timezone.now() + dt.timedelta(days=settings.JOBS_RAW_PAYLOAD_DAYS)
-    posting.risk_level = risk.level
-    posting.risk_score = risk.score
-    posting.findings = [f.as_dict() for f in risk.findings]
-    posting.screened_at = timezone.now()
+    _set_risk(posting, risk)
     posting.employer = _employer_for(data)
 
 
@@ -398,3 +424,187 @@ def work24_import_run(*, pages: int | None = None, details: int = 20) -> ImportR
         total.failed += detail.failed
     logger.info("work24 import: %s created, %s updated, %s failed", total.created, total.updated, len(total.failed))
     return total
+
+
+# --- The learned second stage: training from reviewers' decisions -----------------------------------------
+@dataclass(frozen=True)
+class Decisions:
+    """Every decided posting's text and its latest decision (1 = false or harmful, 0 = cleared)."""
+
+    texts: list[str]
+    labels: list[int]
+    last_review_id: int
+
+    @property
+    def positive(self) -> int:
+        return sum(self.labels)
+
+    @property
+    def negative(self) -> int:
+        return len(self.labels) - self.positive
+
+
+def training_decisions() -> Decisions:
+    """Only reviewers' decisions, read from the database: a posting's LATEST decision is its label (a
+    decision overturned by a later one is not learned)."""
+    last = Review.objects.aggregate(m=Max("pk"))["m"] or 0  # read first: a later decision makes retraining due
+    rows = (
+        JobPosting.objects.filter(last_review__isnull=False, last_review_id__lte=last)
+        .order_by("pk")
+        .values_list("title", "content", "last_review__decision")
+    )
+    texts, labels = [], []
+    for title, content, decision in rows:
+        texts.append(classifier.training_text(title, content))
+        labels.append(1 if decision in SUSPECT_DECISIONS else 0)
+    return Decisions(texts=texts, labels=labels, last_review_id=last)
+
+
+def _refuse_unless_enough(data: Decisions) -> None:
+    minimum, folds = settings.JOBS_CLASSIFIER_MIN_DECISIONS, settings.JOBS_CLASSIFIER_FOLDS
+    if len(data.labels) < minimum:
+        raise Conflict(
+            _(
+                "The screening model was not trained: it learns from reviewers' decisions, and there are "
+                "%(n)s of the %(min)s needed."
+            )
+            % {"n": len(data.labels), "min": minimum},
+            code="not_enough_decisions",
+        )
+    if min(data.positive, data.negative) < folds:
+        raise Conflict(
+            _(
+                "The screening model was not trained: it needs at least %(folds)s decisions of each outcome "
+                "(false or harmful: %(pos)s, cleared: %(neg)s)."
+            )
+            % {"folds": folds, "pos": data.positive, "neg": data.negative},
+            code="not_enough_decisions",
+        )
+
+
+def train_classifier(*, by: StaffUser | None = None, only_if_new: bool = False) -> ClassifierModel | None:
+    """Train, cross-validate and activate a new model from every reviewer's decision so far.
+
+    Raises Conflict (code not_enough_decisions) below JOBS_CLASSIFIER_MIN_DECISIONS or without
+    JOBS_CLASSIFIER_FOLDS decisions of each outcome. `by` None: the nightly task or the command; a person
+    must be a reviewer. With `only_if_new`, returns None (and stores nothing) when no decision arrived
+    since the active model was trained, also when another process trained it meanwhile.
+    """
+    if by is not None:
+        _require(can_review(actor_for(by)), _("Only job-ad reviewers (ministry staff) may train the screening model."))
+    data = training_decisions()
+    _refuse_unless_enough(data)
+    threshold = settings.JOBS_CLASSIFIER_THRESHOLD_PERCENT / 100
+    # CPU work outside any transaction: nothing is locked while the folds are fitted.
+    cv = classifier.cross_validate(data.texts, data.labels, folds=settings.JOBS_CLASSIFIER_FOLDS, threshold=threshold)
+    blob, digest = classifier.dumps(classifier.fit(data.texts, data.labels))
+    with transaction.atomic():
+        current = ClassifierModel.objects.select_for_update().filter(active=True).first()
+        if only_if_new and current is not None and current.last_review_id >= data.last_review_id:
+            return None
+        if current is not None:
+            current.active = False
+            current.save(update_fields=["active"])
+        model = ClassifierModel.objects.create(
+            trained_at=timezone.now(),
+            trained_by=by,
+            n_decisions=len(data.labels),
+            n_positive=data.positive,
+            n_negative=data.negative,
+            last_review_id=data.last_review_id,
+            cv_folds=cv.folds,
+            cv_precision=cv.precision,
+            cv_recall=cv.recall,
+            cv_counts=cv.counts(),
+            threshold=threshold,
+            features=classifier.FEATURES,
+            sklearn_version=sklearn.__version__,
+            blob=blob,
+            sha256=digest,
+            active=True,
+        )
+        transaction.on_commit(classifier.forget)
+    classifier.forget()
+    logger.info(
+        "screening model %s trained on %s decisions: cv precision %.3f, recall %.3f",
+        model.version,
+        model.n_decisions,
+        model.cv_precision,
+        model.cv_recall,
+    )
+    return model
+
+
+def classifier_retrain_if_due() -> dict[str, Any]:
+    """The nightly retraining: a new model only when decisions arrived since the active one (idempotent:
+    a second run with no new decision stores nothing), and only once there are enough of them."""
+    current = ClassifierModel.objects.filter(active=True).first()
+    newest = Review.objects.aggregate(m=Max("pk"))["m"] or 0
+    if current is not None and newest <= current.last_review_id:
+        return {"skipped": f"no new decisions since {current.version}"}
+    try:
+        model = train_classifier(only_if_new=True)
+    except Conflict as exc:
+        return {"skipped": str(exc.detail)}
+    if model is None:
+        return {"skipped": "trained meanwhile by another process"}
+    rescored = postings_rescore_pending()
+    return {
+        "trained": model.version,
+        "decisions": model.n_decisions,
+        "precision": model.cv_precision,
+        "recall": model.cv_recall,
+        "rescored": rescored,
+    }
+
+
+def _facts_of(posting: JobPosting) -> screening.PostingFacts:
+    employer = posting.employer
+    return screening.PostingFacts(
+        title=posting.title,
+        content=posting.content,
+        wage_type=posting.wage_type,
+        wage=posting.wage,
+        hours_per_week=posting.hours_per_week,
+        year=(posting.posted_on or timezone.localdate(posting.created_at)).year,
+        employer_name=employer.name if employer else "",
+        business_number=employer.business_number if employer else "",
+        contact=posting.contact,
+    )
+
+
+def postings_rescore_pending(*, limit: int = 5000) -> int:
+    """After a new model: the not-yet-reviewed postings screened again (rules + the new model), newest
+    first, so the queue shows what the model now flags. Decided postings keep the screening they were
+    decided on."""
+    done = 0
+    ids = list(
+        JobPosting.objects.filter(last_review__isnull=True)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            posting = (
+                JobPosting.objects.select_for_update(of=("self",))
+                .select_related("employer")
+                .filter(pk=pk, last_review__isnull=True)
+                .first()
+            )
+            if posting is None:
+                continue
+            _set_risk(posting, screen_posting(_facts_of(posting)))
+            posting.save(
+                update_fields=[
+                    "hourly_equivalent",
+                    "risk_level",
+                    "risk_score",
+                    "findings",
+                    "model_probability",
+                    "model_version",
+                    "screened_at",
+                    "updated_at",
+                ]
+            )
+            done += 1
+    return done

@@ -24,3 +24,12 @@ def import_work24() -> dict:
 @shared_task(name="jobs.tasks.purge_raw_payloads", soft_time_limit=120, time_limit=180, acks_late=True)
 def purge_raw_payloads() -> int:
     return services.postings_purge_raw_payloads()
+
+
+@shared_task(name="jobs.tasks.retrain_classifier", soft_time_limit=1800, time_limit=1900, acks_late=True)
+def retrain_classifier() -> dict:
+    """Nightly: a new screening model only when reviewers decided something since the last one, and only
+    once there are enough decisions; otherwise it says why and stores nothing."""
+    result = services.classifier_retrain_if_due()
+    logger.info("screening model retraining: %s", result)
+    return result

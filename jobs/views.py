@@ -19,7 +19,7 @@ from centers.selectors import actor_for
 from core.errors import DomainError, PermissionDenied
 from jobs import exports, selectors, services
 from jobs.models import Decision, Employer, RiskLevel, WageType
-from jobs.screening import PostingFacts, screen
+from jobs.screening import PostingFacts
 from jobs.work24 import WORK24_CREDIT
 
 PAGE_SIZE = 50
@@ -82,6 +82,18 @@ def posting_list(request: HttpRequest) -> HttpResponse:
         "jobs/posting_list.html",
         {"page": page, "filters": filters, "risk_levels": RiskLevel.choices, **_common(request)},
     )
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Reviewers' queue, with what the learned model is worth (its cross-validated figures)."""
+    try:
+        qs = selectors.review_queue(request.user)
+        status = selectors.classifier_status_for(request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "jobs/review_queue.html", {"page": page, "model": status, **_common(request)})
 
 
 @login_required
@@ -220,7 +232,7 @@ def check(request: HttpRequest) -> HttpResponse:
             wage = None
         wage_type = values["wage_type"] if values["wage_type"] in WageType.values else ""
         text = values["content"]
-        risk = screen(
+        risk = services.screen_posting(
             PostingFacts(
                 title=values["title"],
                 content=text,

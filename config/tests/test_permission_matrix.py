@@ -361,6 +361,8 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "jobs:employer_detail"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("GET", "jobs:check"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("GET", "jobs:suspect_list"): {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": LOGIN},
+    # The review queue, with the screening model's cross-validated figures: reviewers only.
+    ("GET", "jobs:review_queue"): {A: 403, M: 403, "ministry": 200, "admin": 200, "anonymous": LOGIN},
     ("POST", "jobs:suspect_export"): {A: 403, M: 403, "ministry": 302, "admin": 302, "anonymous": LOGIN},
     ("POST", "jobs:posting_review"): {A: 403, M: 403, "ministry": 302, "admin": 302, "anonymous": LOGIN},
     ("POST", "jobs:posting_report"): {A: 302, M: 302, "ministry": 403, "admin": 403, "anonymous": LOGIN},
