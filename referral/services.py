@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
+from cases.services import client_processing_check
 from cases.validation import text_validate
 from centers.models import CENTER_ROLES, Desk, Service, ServiceOutcome
 from centers.selectors import Actor, actor_for
@@ -197,6 +198,7 @@ def referral_create(
         raise InvalidInput(_("No such case at your center."), field="case")
     if case.status != CaseStatus.OPEN:
         raise InvalidInput(_("The case is closed; reopen it or open a new case to refer."), field="case")
+    client_processing_check(case.client)
     service = Service.objects.filter(code=service_code or "").first()
     if service is None:
         raise InvalidInput(_("Unknown service."), field="service")
