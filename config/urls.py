@@ -19,9 +19,9 @@ router.register("services", centers_api.ServiceViewSet, basename="service")
 # Each app registers its own API routes here, in its own block.
 from cases.api_urls import register as register_cases  # noqa: E402
 from jobs.api_urls import register as register_jobs  # noqa: E402
+from privacy.retention_api_urls import register as register_retention  # noqa: E402
 from referral.api_urls import register as register_referral  # noqa: E402
 from stats.api_urls import register as register_stats  # noqa: E402
-from privacy.retention_api_urls import register as register_retention  # noqa: E402
 
 register_cases(router)
 register_referral(router)
