@@ -113,8 +113,8 @@ def _flags_for(review: AccessReview) -> list[AccessFlag]:
     current_user: int | None = None
     burst_until: dt.datetime | None = None
 
-    rows = logs.order_by("user_id", "at", "seq").values_list("user_id", "at", "seq", "client_id", "action", "view")
-    for user_id, at, seq, client_id, action, view in rows.iterator(chunk_size=5000):
+    rows = logs.order_by("user_id", "at", "seq").values_list("user_id", "at", "seq", "client_id", "action")
+    for user_id, at, seq, client_id, action in rows.iterator(chunk_size=5000):
         if user_id != current_user:
             current_user, burst_until = user_id, None
             window.clear()
@@ -124,9 +124,7 @@ def _flags_for(review: AccessReview) -> list[AccessFlag]:
         if not is_office_hours(at):
             off_hours[user_id].append((at, seq))
         if action == AccessAction.DOWNLOAD:
-            flags.append(
-                _flag(review, FlagKind.DOWNLOAD, user_id, [(at, seq)], _("Download through %(view)s") % {"view": view})
-            )
+            flags.append(_flag(review, FlagKind.DOWNLOAD, user_id, [(at, seq)], _("A download of personal data")))
         # Many different clients in a short time: a sliding window of BURST_MINUTES.
         window.append((at, seq, client_id))
         in_window[client_id] += 1

@@ -273,7 +273,7 @@ def _destroy(record_type: str, ids: list[int], now: dt.datetime) -> None:
 
 
 def _worker_name() -> str:
-    return f"worker {socket.gethostname()}:{os.getpid()}"[:100]
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 def destruction_run(*, batch_id: int, ran_by: str | None = None, now: dt.datetime | None = None) -> bool:
