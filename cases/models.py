@@ -47,6 +47,10 @@ class DebtStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+# What a destroyed client's name is overwritten with (privacy.destruction); such a client is never served again.
+DESTROYED_NAME = "파기됨"
+
+
 class Client(models.Model):
     """A person served by a center. Minimal by design; the RRN is only stored encrypted."""
 

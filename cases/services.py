@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +24,7 @@ from cases import access_log
 from cases.crypto import rrn_birth_prefix, rrn_blind_index, rrn_encrypt
 from cases.inputs import CaseOpening, ClientFacts, ClientSituation, choice_parse
 from cases.models import (
+    DESTROYED_NAME,
     AccessAction,
     Case,
     CaseNote,
@@ -33,12 +35,13 @@ from cases.models import (
     ConsentMethod,
     ConsentPurpose,
     Need,
+    PiiAccessLog,
 )
 from cases.selectors import User, pii_actor
-from cases.signals import case_opened, consent_withdrawn
+from cases.signals import access_log_purged, case_opened, consent_withdrawn
 from cases.validation import NOTE_MAX, text_validate
 from centers.models import CenterKind
-from core.errors import DomainError, DuplicateClient, InvalidInput, InvalidTransition, NotFound, RowError
+from core.errors import Conflict, DomainError, DuplicateClient, InvalidInput, InvalidTransition, NotFound, RowError
 from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
@@ -393,11 +396,45 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
     return consent
 
 
+# --- processing stopped: collection consent withdrawn, or the client's records destroyed -------------
+
+
+class ProcessingStopped(Conflict):
+    """Act §37: once the collection consent is withdrawn nothing new is done with the client's data."""
+
+    code = "processing_stopped"
+
+
+def client_processing_check(client: Client | int) -> None:
+    """Raise ProcessingStopped when the client's latest collection consent is withdrawn (a new consent at
+    intake lifts it) or their records were destroyed. Clients without a collection consent on record
+    (registered before consents were recorded) are not stopped."""
+    pk = client.pk if isinstance(client, Client) else int(client)
+    name = (
+        client.name
+        if isinstance(client, Client)
+        else Client.objects.filter(pk=pk).values_list("name", flat=True).first()
+    )
+    if name == DESTROYED_NAME:
+        raise ProcessingStopped(_("This client's records were destroyed; register the person again to serve them."))
+    latest = (
+        Consent.objects.filter(client_id=pk, purpose=ConsentPurpose.COLLECTION)
+        .order_by("-given_at", "-pk")
+        .values_list("withdrawn_at", flat=True)
+        .first()
+    )
+    if latest is not None:
+        raise ProcessingStopped(
+            _("The client withdrew the consent to the collection of personal data: nothing new can be done for them.")
+        )
+
+
 # --- cases -----------------------------------------------------------------------------------------
 
 
 def _case_new(*, user: User, client: Client, opening: CaseOpening, opened_at: dt.datetime) -> Case:
     _require_own_center(user, client.center_id)
+    client_processing_check(client)
     return Case(
         client=client,
         center_id=client.center_id,
@@ -552,5 +589,15 @@ def pii_access_log_write(
 
 def pii_access_log_purge(*, now: dt.datetime | None = None) -> int:
     """Delete rows older than the retention period (PII_ACCESS_LOG_RETENTION_DAYS); returns how many."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PII_ACCESS_LOG_RETENTION_DAYS)
-    return access_log.purge_before(cutoff)
+    days = settings.PII_ACCESS_LOG_RETENTION_DAYS
+    if days < settings.PII_ACCESS_LOG_MIN_RETENTION_DAYS:
+        raise ImproperlyConfigured(
+            f"PII_ACCESS_LOG_RETENTION_DAYS={days} is below the {settings.PII_ACCESS_LOG_MIN_RETENTION_DAYS} days "
+            "the safeguard notice asks for; nothing was purged."
+        )
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    with transaction.atomic():
+        deleted = access_log.purge_before(cutoff)
+        if deleted:
+            access_log_purged.send(sender=PiiAccessLog, rows=deleted, before=cutoff)
+    return deleted

@@ -15,3 +15,7 @@ case_opened = Signal()
 # Sent by cases.imports.import_batch_approve inside its transaction, with kwarg `batch_id`. The referral
 # app applies the batch (clients, consents, cases, referrals) in a worker once the approval commits.
 import_batch_approved = Signal()
+
+# Sent by cases.services.pii_access_log_purge inside its transaction, with kwargs `rows` (how many were
+# deleted) and `before` (the cutoff). The privacy app writes the destruction ledger's row for it.
+access_log_purged = Signal()

@@ -289,3 +289,50 @@ class StaffProfile(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class PermissionField(models.TextChoices):
+    ROLE = "role", _("Role")
+    CENTER = "center", _("Center")
+    ACTIVE = "active", _("Active")
+    SECOND_FACTOR = "second_factor", _("Second factor")
+
+
+class PermissionChange(models.Model):
+    """Permission history (safeguard notice §5③): every grant, change and removal of a staff member's
+    role, center, active flag or second factor, with who, when, before and after. Written by signals on
+    StaffProfile, User and the TOTP device, whoever saves them (services, commands, the admin); the actor
+    is whoever centers.permission_history.acting_as names (None: a command or the system). Kept 3 years."""
+
+    at = models.DateTimeField(_("at"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    # The username too: the history outlives a deleted account.
+    actor_username = models.CharField(_("changed by"), max_length=150, blank=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    subject_username = models.CharField(_("staff member"), max_length=150)
+    field = models.CharField(_("what"), max_length=20, choices=PermissionField.choices)
+    before = models.CharField(_("before"), max_length=200, blank=True)
+    after = models.CharField(_("after"), max_length=200, blank=True)
+    via = models.CharField(_("through"), max_length=20)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("permission change")
+        verbose_name_plural = _("permission history")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.subject_username} {self.field}: {self.before} → {self.after}"

@@ -104,5 +104,22 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=4, minute=0),
         "options": {"queue": CeleryQueue.STATS},
     },
+    # Retention (docs/privacy.md): what is due proposed as a destruction batch nightly; the access review's flags
+    # daily, with the alert when last month is unreviewed; the permission history kept 3 years.
+    "privacy-propose-destruction": {
+        "task": "privacy.retention_tasks.propose_destruction",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"queue": CeleryQueue.STATS},
+    },
+    "privacy-compute-access-review": {
+        "task": "privacy.retention_tasks.compute_access_review",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"queue": CeleryQueue.STATS},
+    },
+    "privacy-purge-permission-history": {
+        "task": "privacy.retention_tasks.purge_permission_history",
+        "schedule": crontab(hour=4, minute=30),
+        "options": {"queue": CeleryQueue.STATS},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "centers.middleware.OTPRequiredMiddleware",
+    # Names the request's user as the actor of permission changes (centers.permission_history).
+    "centers.permission_history.PermissionActorMiddleware",
     "core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -217,7 +219,34 @@ PII_ENCRYPTION_KEYS = env_list(
     "PII_ENCRYPTION_KEYS", default=["ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="] if DEBUG else None
 )
 PII_HASH_KEY = env_str("PII_HASH_KEY", default="dev-only-blind-index-key" if DEBUG else None)
-PII_ACCESS_LOG_RETENTION_DAYS = env_int("PII_ACCESS_LOG_RETENTION_DAYS", 730)
+# The safeguard notice (§8①) asks for at least 2 years: the period may be raised, never lowered.
+PII_ACCESS_LOG_MIN_RETENTION_DAYS = 730
+PII_ACCESS_LOG_RETENTION_DAYS = env_int("PII_ACCESS_LOG_RETENTION_DAYS", PII_ACCESS_LOG_MIN_RETENTION_DAYS)
+if PII_ACCESS_LOG_RETENTION_DAYS < PII_ACCESS_LOG_MIN_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        f"PII_ACCESS_LOG_RETENTION_DAYS must be {PII_ACCESS_LOG_MIN_RETENTION_DAYS} or more (safeguard notice §8①)."
+    )
+# --- Retention and destruction (docs/privacy.md, Act §21, Decree §16): years each record type is kept after
+# the client's last closed case or the end (expiry or withdrawal) of the collection consent, whichever is
+# later. A withdrawn collection consent makes everything no law requires to keep due at once.
+RETENTION_YEARS = {
+    "identity": env_int("RETENTION_IDENTITY_YEARS", 5),
+    "rrn": env_int("RETENTION_RRN_YEARS", 3),
+    "case_notes": env_int("RETENTION_CASE_NOTES_YEARS", 5),
+    "needs": env_int("RETENTION_NEEDS_YEARS", 5),
+    "consents": env_int("RETENTION_CONSENTS_YEARS", 5),
+}
+for _kind, _years in RETENTION_YEARS.items():
+    if not 0 <= _years <= 50:
+        raise ImproperlyConfigured(f"RETENTION_{_kind.upper()}_YEARS must be between 0 and 50.")
+# Monthly access review (safeguard notice §8②): the flags' thresholds, and the day of the month by which
+# the previous month must be signed off before the privacy officer is alerted.
+ACCESS_REVIEW_OFFICE_HOURS = (env_int("ACCESS_REVIEW_OFFICE_START", 8), env_int("ACCESS_REVIEW_OFFICE_END", 20))
+ACCESS_REVIEW_READS_FACTOR = env_int("ACCESS_REVIEW_READS_FACTOR", 3)
+ACCESS_REVIEW_READS_MIN = env_int("ACCESS_REVIEW_READS_MIN", 50)
+ACCESS_REVIEW_BURST_CLIENTS = env_int("ACCESS_REVIEW_BURST_CLIENTS", 20)
+ACCESS_REVIEW_BURST_MINUTES = env_int("ACCESS_REVIEW_BURST_MINUTES", 60)
+ACCESS_REVIEW_DUE_DAY = env_int("ACCESS_REVIEW_DUE_DAY", 10)
 # How long an API POST's Idempotency-Key is remembered (API.md: 24 hours).
 IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
@@ -335,6 +364,7 @@ CELERY_TASK_ROUTES = {
     "stats.tasks.*": {"queue": "stats"},
     "cases.tasks.*": {"queue": "stats"},
     "jobs.tasks.*": {"queue": "stats"},
+    "privacy.retention_tasks.*": {"queue": "stats"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish must not hang a request when Redis is down: fail fast, the sweeper re-enqueues.

@@ -19,6 +19,7 @@ router.register("services", centers_api.ServiceViewSet, basename="service")
 # Each app registers its own API routes here, in its own block.
 from cases.api_urls import register as register_cases  # noqa: E402
 from jobs.api_urls import register as register_jobs  # noqa: E402
+from privacy.retention_api_urls import register as register_retention  # noqa: E402
 from referral.api_urls import register as register_referral  # noqa: E402
 from stats.api_urls import register as register_stats  # noqa: E402
 
@@ -26,6 +27,7 @@ register_cases(router)
 register_referral(router)
 api_extra = register_stats()
 jobs_api = register_jobs(router)
+retention_api = register_retention()
 
 urlpatterns = [
     # Operations (docs/operations.md): a load balancer's probe and Prometheus's scrape.
@@ -43,6 +45,7 @@ urlpatterns = [
     path("api/v1/auth/token/", auth_api.ObtainToken.as_view(), name="api-token"),
     path("api/v1/", include(api_extra)),
     path("api/v1/", include(jobs_api)),
+    path("api/v1/", include(retention_api)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -50,6 +53,7 @@ urlpatterns = [
     path("referrals/", include(("referral.urls", "referral"))),
     path("stats/", include(("stats.urls", "stats"))),
     path("jobs/", include(("jobs.urls", "jobs"))),
+    path("privacy/retention/", include(("privacy.retention_urls", "retention"))),
     path("", include("centers.urls")),
 ]
 # A 404 under /api/ answers JSON in every mode (DEBUG included): config.middleware.ApiNotFoundJsonMiddleware.

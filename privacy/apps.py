@@ -10,3 +10,9 @@ class PrivacyConfig(AppConfig):
     name = "privacy"
     verbose_name = _("Personal data")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Retention and destruction: receivers of the cases signals, and the Celery tasks (a module of their own).
+        from privacy import retention_receivers, retention_tasks  # noqa: F401
+
+        retention_receivers.connect()

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseStatus, Consent, ConsentPurpose
+from cases.services import client_processing_check
 from cases.validation import text_validate
 from centers import slots
 from centers.models import CENTER_ROLES, Center, Desk, Service, ServiceOutcome
@@ -289,6 +290,7 @@ def referral_create(
     case = _case_check(
         Case.objects.select_related("client", "center").filter(pk=case_pk, center_id=actor.center_id or 0).first()
     )
+    client_processing_check(case.client)
     service = _service_check(Service.objects.filter(code=service_code or "").first())
     _priority_check(priority)
     note = _note(note)

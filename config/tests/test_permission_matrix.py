@@ -215,6 +215,17 @@ API_QUERY: dict[str, dict[str, str]] = {
     }
 }
 
+
+def _known_roles(expect: dict[str, Expect]) -> dict[str, Expect]:
+    """Entries that name roles ROLES may not list yet (privacy_officer arrives on a parallel branch)."""
+    return {role: v for role, v in expect.items() if role in ROLES}
+
+
+# Retention and destruction: only the privacy officer approves a batch (four eyes: the system proposed it).
+API[("POST", "/api/v1/privacy/destructions/{id}/approve/")] = _known_roles(
+    {A: 403, M: 403, "ministry": 403, "admin": 403, "privacy_officer": 200, "anonymous": 401}
+)
+
 # API URLs that are not operations of the schema, by URL name.
 API_EXTRA: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "api-root"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401},
@@ -367,6 +378,24 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "jobs:posting_review"): {A: 403, M: 403, "ministry": 302, "admin": 302, "anonymous": LOGIN},
     ("POST", "jobs:posting_report"): {A: 302, M: 302, "ministry": 403, "admin": 403, "anonymous": LOGIN},
 }
+
+# Retention, destruction, the monthly access review: the privacy officer's pages (the permission history also
+# the admin's). Forms answer with a redirect and a message.
+_OFFICER_PAGE = {A: 403, M: 403, "ministry": 403, "admin": 403, "anonymous": LOGIN}
+for _name, _ok in (
+    ("retention:destructions", 200),
+    ("retention:destruction_detail", 200),
+    ("retention:review", 200),
+):
+    PAGES[("GET", _name)] = _known_roles({**_OFFICER_PAGE, "privacy_officer": _ok})
+for _name in (
+    "retention:destruction_approve",
+    "retention:hold_add",
+    "retention:review_note",
+    "retention:review_signoff",
+):
+    PAGES[("POST", _name)] = _known_roles({**_OFFICER_PAGE, "privacy_officer": 302})
+PAGES[("GET", "retention:permission_history")] = _known_roles({**_OFFICER_PAGE, "admin": 200, "privacy_officer": 200})
 
 # Extra probes: same endpoint, parameters that try to reach across centers.
 PROBES: list[tuple[str, str, dict[str, str], dict[str, Expect]]] = [
@@ -565,7 +594,32 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
     applied = _import_batch(users[A], "관악반영대상", capture)
     with capture(execute=True):
         import_batch_approve(user=users[M], batch_id=applied.pk)
+    # A destruction batch the scheduled job proposed, and last month's access review with one flag.
+    from privacy.access_review import month_start, previous_month
+    from privacy.retention_models import AccessFlag, AccessReview, DestructionBatch, DestructionItem
+
+    destruction_batch = DestructionBatch.objects.create(proposed_at=timezone.now())
+    DestructionItem.objects.create(
+        batch=destruction_batch,
+        client_id=own_case.client_id,
+        record_type="identity",
+        ground="consent_withdrawn",
+        due_on=timezone.localdate(),
+        rows=1,
+    )
+    review = AccessReview.objects.create(month=previous_month(month_start(timezone.localdate())))
+    flag = AccessFlag.objects.create(
+        review=review,
+        kind="download",
+        user=users[A],
+        detail="download",
+        first_at=timezone.now(),
+        last_at=timezone.now(),
+        rows=1,
+    )
     ids: dict[str, dict[str, int]] = {
+        "privacy": {"none": destruction_batch.pk},
+        "access_flag": {"none": flag.pk},
         "import": {"own": own_batch.pk, "other": other_batch.pk},
         "import_applied": {"own": applied.pk, "other": _applied_elsewhere(busan, capture).pk},
         "client": {"own": own_case.client_id, "other": other_case.client_id},
@@ -808,6 +862,9 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:import_approve": lambda: {"pk": world.ids["import"][scope]},
         "cases:import_template": lambda: {"fmt": "xlsx"},
         "referral:import_report": lambda: {"pk": world.ids["import_applied"][scope]},
+        "retention:destruction_detail": lambda: {"pk": world.ids["privacy"]["none"]},
+        "retention:destruction_approve": lambda: {"pk": world.ids["privacy"]["none"]},
+        "retention:review_note": lambda: {"pk": world.ids["access_flag"]["none"]},
     }
     return reverse(name, kwargs=pattern_kwargs[name]()) if name in pattern_kwargs else reverse(name)
 
@@ -849,6 +906,14 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
         return {"start": _first_free_slot(_referral_id(world, scope, None))}
     if name == "set_language":
         return {"language": "en", "next": "/"}
+    if name == "retention:hold_add":
+        return {"client": world.ids["client"]["own"], "basis": "litigation"}
+    if name == "retention:review_note":
+        return {"note": "확인함", "month": ""}
+    if name == "retention:review_signoff":
+        from privacy.access_review import month_start, previous_month
+
+        return {"month": f"{previous_month(month_start(timezone.localdate())):%Y-%m}", "conclusion": "이상 없음"}
     return {}
 
 
