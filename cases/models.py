@@ -51,6 +51,18 @@ class DebtStatus(models.TextChoices):
 DESTROYED_NAME = "파기됨"
 
 
+class ProcessingStop(models.TextChoices):
+    """Why nothing new may be done for a client (cases.services.client_processing_check reads it off the row).
+    Kept on the client so the check costs no query: set when the latest collection consent is withdrawn
+    (a new one lifts it), when the person asks to stop the processing (PIPA §37) and when the records are
+    destroyed (never lifted)."""
+
+    NONE = "", _("Not stopped")
+    WITHDRAWN = "withdrawn", _("Collection consent withdrawn")
+    SUSPENDED = "suspended", _("Processing suspended at the person's request")
+    DESTROYED = "destroyed", _("Records destroyed")
+
+
 class Client(models.Model):
     """A person served by a center. Minimal by design; the RRN is only stored encrypted."""
 
@@ -84,6 +96,9 @@ class Client(models.Model):
         _("debt status"), max_length=20, choices=DebtStatus.choices, default=DebtStatus.UNKNOWN
     )
     arrears_days = models.PositiveIntegerField(_("days in arrears"), null=True, blank=True)
+    processing_stopped = models.CharField(
+        _("processing stopped"), max_length=10, choices=ProcessingStop.choices, blank=True, default="", editable=False
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

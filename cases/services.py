@@ -36,6 +36,7 @@ from cases.models import (
     ConsentPurpose,
     Need,
     PiiAccessLog,
+    ProcessingStop,
 )
 from cases.selectors import User, pii_actor
 from cases.signals import access_log_purged, case_opened, consent_withdrawn
@@ -340,6 +341,8 @@ def consent_record(
         given_at=given_at,
     )
     consent.save(force_insert=True)
+    if consent.purpose == ConsentPurpose.COLLECTION:
+        _collection_consent_given([client])
     return consent
 
 
@@ -374,6 +377,7 @@ def consents_record_bulk(*, user: User, items: Sequence[ConsentRequest]) -> list
         except DomainError as exc:
             raise RowError(i, exc) from exc
     Consent.objects.bulk_create(made, batch_size=_DUPLICATE_CHUNK)
+    _collection_consent_given([c.client for c in made if c.purpose == ConsentPurpose.COLLECTION])
     return made
 
 
@@ -392,6 +396,8 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
         raise InvalidTransition(_("This consent has already been withdrawn."))
     consent.withdrawn_at = now
     consent.withdrawn_by_id = _user_id(user)
+    if consent.purpose == ConsentPurpose.COLLECTION:
+        _collection_consent_withdrawn(consent)
     consent_withdrawn.send(sender=Consent, consent=consent, by=user)
     return consent
 
@@ -405,28 +411,49 @@ class ProcessingStopped(Conflict):
     code = "processing_stopped"
 
 
-def client_processing_check(client: Client | int) -> None:
-    """Raise ProcessingStopped when the client's latest collection consent is withdrawn (a new consent at
-    intake lifts it) or their records were destroyed. Clients without a collection consent on record
-    (registered before consents were recorded) are not stopped."""
-    pk = client.pk if isinstance(client, Client) else int(client)
-    name = (
-        client.name
-        if isinstance(client, Client)
-        else Client.objects.filter(pk=pk).values_list("name", flat=True).first()
-    )
-    if name == DESTROYED_NAME:
+def client_processing_check(client: Client) -> None:
+    """Raise ProcessingStopped when nothing new may be done for the client: their latest collection consent
+    is withdrawn (a new consent at intake lifts it), they asked to stop the processing, or their records were
+    destroyed. Read off the client row the caller already holds (Client.processing_stopped): no query."""
+    stop = client.processing_stopped
+    if stop == ProcessingStop.DESTROYED or client.name == DESTROYED_NAME:
         raise ProcessingStopped(_("This client's records were destroyed; register the person again to serve them."))
+    if stop == ProcessingStop.WITHDRAWN:
+        raise ProcessingStopped(
+            _("The client withdrew the consent to the collection of personal data: nothing new can be done for them.")
+        )
+    if stop == ProcessingStop.SUSPENDED:
+        raise ProcessingStopped(
+            _("The client asked to stop the processing of their personal data: nothing new can be done for them.")
+        )
+
+
+def _collection_consent_given(clients: Sequence[Client]) -> None:
+    """A new collection consent lifts a withdrawal (not a suspension or a destruction), in the rows and in hand."""
+    ids = [c.pk for c in clients if c.processing_stopped == ProcessingStop.WITHDRAWN]
+    if ids:
+        Client.objects.filter(pk__in=ids, processing_stopped=ProcessingStop.WITHDRAWN).update(
+            processing_stopped=ProcessingStop.NONE
+        )
+        for c in clients:
+            if c.pk in ids:
+                c.processing_stopped = ProcessingStop.NONE
+
+
+def _collection_consent_withdrawn(consent: Consent) -> None:
+    """Stop the client when the withdrawn consent leaves no standing collection consent (the latest counts)."""
     latest = (
-        Consent.objects.filter(client_id=pk, purpose=ConsentPurpose.COLLECTION)
+        Consent.objects.filter(client_id=consent.client_id, purpose=ConsentPurpose.COLLECTION)
         .order_by("-given_at", "-pk")
         .values_list("withdrawn_at", flat=True)
         .first()
     )
     if latest is not None:
-        raise ProcessingStopped(
-            _("The client withdrew the consent to the collection of personal data: nothing new can be done for them.")
+        stopped = Client.objects.filter(pk=consent.client_id, processing_stopped=ProcessingStop.NONE).update(
+            processing_stopped=ProcessingStop.WITHDRAWN
         )
+        if stopped and Consent.client.is_cached(consent):  # the caller's client object tells the truth too
+            consent.client.processing_stopped = ProcessingStop.WITHDRAWN
 
 
 # --- cases -----------------------------------------------------------------------------------------

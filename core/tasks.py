@@ -1,8 +1,9 @@
 from celery import shared_task
 
 from core.idempotency import idempotency_purge
+from core.queueing import task_options
 
 
-@shared_task(soft_time_limit=120, time_limit=180)
+@shared_task(**task_options(120, 180))
 def purge_idempotency_keys() -> int:
     return idempotency_purge()

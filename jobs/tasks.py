@@ -6,12 +6,13 @@ import logging
 
 from celery import shared_task
 
+from core.queueing import task_options
 from jobs import services, work24
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="jobs.tasks.import_work24", soft_time_limit=300, time_limit=360, acks_late=True)
+@shared_task(name="jobs.tasks.import_work24", **task_options(300))
 def import_work24() -> dict:
     """Upserts by wantedAuthNo, so a second run changes nothing more. Without a key it says so and stops."""
     try:
@@ -21,12 +22,12 @@ def import_work24() -> dict:
         return {"disabled": str(exc)}
 
 
-@shared_task(name="jobs.tasks.purge_raw_payloads", soft_time_limit=120, time_limit=180, acks_late=True)
+@shared_task(name="jobs.tasks.purge_raw_payloads", **task_options(120))
 def purge_raw_payloads() -> int:
     return services.postings_purge_raw_payloads()
 
 
-@shared_task(name="jobs.tasks.retrain_classifier", soft_time_limit=1800, time_limit=1900, acks_late=True)
+@shared_task(name="jobs.tasks.retrain_classifier", **task_options(600))
 def retrain_classifier() -> dict:
     """Nightly: a new screening model only when reviewers decided something since the last one, and only
     once there are enough decisions; otherwise it says why and stores nothing."""

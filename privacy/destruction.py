@@ -37,6 +37,7 @@ from cases.models import (
     ConsentPurpose,
     ImportRow,
     Need,
+    ProcessingStop,
 )
 from centers.models import Role
 from centers.selectors import actor_for
@@ -267,7 +268,11 @@ def _destroy(record_type: str, ids: list[int], now: dt.datetime) -> None:
         )
         for client in Client.objects.filter(pk__in=ids).exclude(name=DESTROYED_NAME).only("pk", "birth_date"):
             Client.objects.filter(pk=client.pk).update(
-                name=DESTROYED_NAME, phone="", birth_date=coarse_birth_date(client.birth_date), rrn_prefix=""
+                name=DESTROYED_NAME,
+                phone="",
+                birth_date=coarse_birth_date(client.birth_date),
+                rrn_prefix="",
+                processing_stopped=ProcessingStop.DESTROYED,
             )
         ImportRow.objects.filter(Q(client_id__in=ids) | Q(matched_client_id__in=ids)).update(data={})
 

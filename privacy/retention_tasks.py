@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from core.queueing import delay_safely
+from core.queueing import delay_safely, task_options
 
 
-@shared_task(name="privacy.retention_tasks.propose_destruction", acks_late=True, soft_time_limit=300, time_limit=360)
+@shared_task(name="privacy.retention_tasks.propose_destruction", **task_options(300))
 def propose_destruction() -> int | None:
     """Nightly, and after a collection consent is withdrawn. Idempotent: while a batch is open it is returned;
     an approved batch left undestroyed (a lost message, a killed worker) is run again."""
@@ -21,18 +20,7 @@ def propose_destruction() -> int | None:
     return batch.pk if batch else None
 
 
-@shared_task(
-    name="privacy.retention_tasks.run_destruction",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=600,
-    time_limit=660,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=10,
-    ignore_result=True,
-)
+@shared_task(name="privacy.retention_tasks.run_destruction", **task_options(600, retries=10))
 def run_destruction(batch_id: int) -> bool:
     """Idempotent and resumable: one transaction per batch, so a retry finds it approved (rolled back) or destroyed."""
     from privacy.destruction import destruction_run
@@ -40,7 +28,7 @@ def run_destruction(batch_id: int) -> bool:
     return destruction_run(batch_id=batch_id)
 
 
-@shared_task(name="privacy.retention_tasks.compute_access_review", acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(name="privacy.retention_tasks.compute_access_review", **task_options(600))
 def compute_access_review() -> list[str]:
     """Daily: this month's flags so far and last month's until it is signed off; then the unreviewed alert."""
     from privacy.access_review import month_start, previous_month, review_alert_unreviewed, review_compute
@@ -54,9 +42,7 @@ def compute_access_review() -> list[str]:
     return done
 
 
-@shared_task(
-    name="privacy.retention_tasks.purge_permission_history", acks_late=True, soft_time_limit=300, time_limit=360
-)
+@shared_task(name="privacy.retention_tasks.purge_permission_history", **task_options(300))
 def purge_permission_history() -> int:
     from centers.permission_history import permission_history_purge
 

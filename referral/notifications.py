@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from centers.models import Role
-from core.queueing import enqueue_on_commit
+from core.queueing import enqueue_on_commit, task_options
 from referral.models import Notification, Referral
 
 logger = logging.getLogger(__name__)
@@ -122,13 +122,7 @@ def notification_mark_read(*, user_id: int, notification_id: int | None = None) 
     return qs.update(read_at=timezone.now())
 
 
-@shared_task(
-    name="referral.notifications.send_notification_email",
-    acks_late=True,
-    soft_time_limit=30,
-    time_limit=45,
-    ignore_result=True,
-)
+@shared_task(name="referral.notifications.send_notification_email", **task_options(30, 45))
 def send_notification_email(notification_id: int) -> None:
     """Idempotent: a notification already e-mailed is not sent again."""
     n = Notification.objects.select_related("user").filter(pk=notification_id, emailed_at__isnull=True).first()

@@ -6,11 +6,10 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from core.queueing import delay_safely
+from core.queueing import delay_safely, task_options
 from referral import imports, services
 from referral.models import OPEN_STATUSES, Referral, Status
 
@@ -21,26 +20,13 @@ UNROUTED_GRACE = dt.timedelta(minutes=1)
 SWEEP_BATCH = 500
 
 
-@shared_task(
-    name="referral.tasks.route_referral",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=20,
-    time_limit=30,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-    ignore_result=True,
-)
+@shared_task(name="referral.tasks.route_referral", **task_options(20, 30, retries=5))
 def route_referral(referral_id: int) -> None:
     """Idempotent: a referral already at a desk (or closed) is left as it is."""
     services.referral_route(referral_id=referral_id)
 
 
-@shared_task(
-    name="referral.tasks.sweep_unrouted", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True
-)
+@shared_task(name="referral.tasks.sweep_unrouted", **task_options(50, 60))
 def sweep_unrouted() -> int:
     """Re-enqueue referrals still waiting for a desk after a minute (a lost message, a Redis outage)."""
     cutoff = timezone.now() - UNROUTED_GRACE
@@ -56,7 +42,7 @@ def sweep_unrouted() -> int:
     return len(ids)
 
 
-@shared_task(name="referral.tasks.enforce_sla", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True)
+@shared_task(name="referral.tasks.enforce_sla", **task_options(50, 60))
 def enforce_sla() -> dict[str, int]:
     """Overdue accept → re-route as a timeout; overdue first contact or close → alert managers once."""
     now = timezone.now()
@@ -85,44 +71,24 @@ def enforce_sla() -> dict[str, int]:
 
 
 @shared_task(
+    # 10,000 rows took 213 s on a loaded 2-core machine (docs/benchmarks.md); imports.APPLY_LEASE exceeds the
+    # hard limit, so a killed worker's batch is taken up again only once this one is surely gone.
     name="referral.tasks.apply_import_batch",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # 10,000 rows take well under a minute (bench/bench_imports.py); imports.APPLY_LEASE exceeds the hard limit.
-    soft_time_limit=540,
-    time_limit=600,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-    ignore_result=True,
+    **task_options(540, 600, retries=5),
 )
 def apply_import_batch(batch_id: int) -> None:
     """Idempotent: claimed by a conditional update; an applied batch, or one another worker holds, is left alone."""
     imports.import_batch_apply(batch_id=batch_id)
 
 
-@shared_task(
-    name="referral.tasks.route_import_batch",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=240,
-    time_limit=300,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-    ignore_result=True,
-)
+@shared_task(name="referral.tasks.route_import_batch", **task_options(240, 300, retries=5))
 def route_import_batch(batch_id: int) -> None:
     """Idempotent: only referrals still waiting for a desk are routed; a lost message is the sweeper's
     (sweep_unrouted routes each referral left waiting)."""
     imports.import_batch_route(batch_id=batch_id)
 
 
-@shared_task(
-    name="referral.tasks.sweep_import_batches", acks_late=True, soft_time_limit=50, time_limit=60, ignore_result=True
-)
+@shared_task(name="referral.tasks.sweep_import_batches", **task_options(50, 60))
 def sweep_import_batches() -> int:
     """Re-enqueue batches a lost message or a killed worker left validating, approved or applying."""
     from cases.tasks import validate_import_batch

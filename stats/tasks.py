@@ -6,21 +6,22 @@ from datetime import date
 
 from celery import shared_task
 
+from core.queueing import task_options
 from stats import services
 
 
-@shared_task(name="stats.tasks.refresh_month", soft_time_limit=600, time_limit=660, acks_late=True)
+@shared_task(name="stats.tasks.refresh_month", **task_options(600))
 def refresh_month(month: str) -> int:
     """`month` is an ISO date of any day in the month, e.g. "2026-03-01"."""
     return services.stats_refresh_month(month=date.fromisoformat(month))
 
 
-@shared_task(name="stats.tasks.refresh_dirty", soft_time_limit=600, time_limit=660, acks_late=True)
+@shared_task(name="stats.tasks.refresh_dirty", **task_options(600))
 def refresh_dirty() -> int:
     return len(services.stats_refresh_dirty())
 
 
-@shared_task(name="stats.tasks.refresh_current_month", soft_time_limit=600, time_limit=660, acks_late=True)
+@shared_task(name="stats.tasks.refresh_current_month", **task_options(600))
 def refresh_current_month() -> int:
     from django.utils import timezone
 
@@ -29,6 +30,6 @@ def refresh_current_month() -> int:
     return services.stats_refresh_month(month=month_of(timezone.now()))
 
 
-@shared_task(name="stats.tasks.rebuild_recent_months", soft_time_limit=600, time_limit=660, acks_late=True)
+@shared_task(name="stats.tasks.rebuild_recent_months", **task_options(600))
 def rebuild_recent_months() -> int:
     return len(services.stats_rebuild_recent_months())

@@ -28,7 +28,12 @@ def _desk_data(center: Center, **overrides: str) -> dict[str, object]:
         "opens_at": "09:00",
         "closes_at": "18:00",
         "capacity": "10",
+        "slot_minutes": "30",
+        "slot_places": "1",
         "active": "on",
+        # The desk's closures inline (none here).
+        "closures-TOTAL_FORMS": "0",
+        "closures-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data

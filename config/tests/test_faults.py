@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from core.queueing import RETRY_BACKOFF_MAX
 from referral import services
 from referral.models import Referral, ReferralEvent
 from referral.tasks import route_referral, sweep_unrouted
@@ -159,11 +160,19 @@ def test_a_worker_killed_mid_routing_leaves_the_referral_to_the_next_worker_whic
     assert list(r.events.order_by("pk").values_list("kind", flat=True)) == ["create", "route"]
 
 
+OUR_APPS = {"core", "centers", "cases", "referral", "jobs", "stats", "privacy", "demo"}
+
+
 def test_redelivery_settings_fit_the_longest_task():
     """visibility_timeout below a task's time limit would deliver a running task twice."""
     timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    limits = [t.time_limit or settings.CELERY_TASK_TIME_LIMIT for name, t in celery_app.tasks.items() if "." in name]
-    assert timeout > max(limits) + 60  # the longest task plus the longest routing back-off
+    celery_app.loader.import_default_modules()  # every app's tasks module, as a worker imports them at start
+    ours = {name: t for name, t in celery_app.tasks.items() if name.split(".")[0] in OUR_APPS}
+    assert "referral.tasks.route_referral" in ours and "jobs.tasks.retrain_classifier" in ours
+    limits = [t.time_limit or settings.CELERY_TASK_TIME_LIMIT for t in ours.values()]
+    assert timeout > max(limits) + RETRY_BACKOFF_MAX  # the longest task plus the longest back-off
+    # Every task is idempotent and so acknowledged late: a killed worker's message is delivered again.
+    assert all(t.acks_late and t.reject_on_worker_lost and t.soft_time_limit < t.time_limit for t in ours.values())
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
     assert route_referral.acks_late and route_referral.reject_on_worker_lost
 

@@ -424,9 +424,11 @@ def test_withdrawing_the_collection_consent_stops_new_cases_and_referrals(
     case = _register(counselor, name=NAME, phone=PHONE, birth=BIRTH, serial=SERIAL, note=NOTE)
     with django_capture_on_commit_callbacks(execute=True):
         _withdraw_collection(counselor, case.client)
+    client = Client.objects.get(pk=case.client_id)  # as the next request reads it
+    assert client.processing_stopped == "withdrawn"
     with pytest.raises(ProcessingStopped) as err:
         case_services.case_open(
-            user=counselor, client=case.client, opening=case_opening_parse({"channel": "walk_in", "needs": []})
+            user=counselor, client=client, opening=case_opening_parse({"channel": "walk_in", "needs": []})
         )
     assert err.value.status_code == 409 and err.value.code == "processing_stopped"
     with pytest.raises(ProcessingStopped):

@@ -119,3 +119,20 @@ def test_another_center_cannot_open_the_picker_or_book(referral, make_staff, cli
     assert client.get(reverse("referral:appointment_slots", args=[referral.pk])).status_code == 404
     resp = client.post(reverse("referral:appointment_book", args=[referral.pk]), {"start": TEN.isoformat()})
     assert resp.status_code == 404 and not Appointment.objects.exists()
+
+
+def test_the_queue_and_the_outgoing_list_show_the_booked_appointment(referral, counselor, mf_counselor, client):
+    def row(user, name):
+        client.force_login(user)
+        html = client.get(reverse(name)).content.decode()
+        start = html.index(f'data-referral="{referral.pk}"')
+        return html[start : html.index("</tr>", start)]
+
+    assert "data-appointment" not in row(mf_counselor, "referral:queue")
+    services.appointment_book(by=counselor, referral_id=referral.pk, start=TEN)
+    for user, name in ((mf_counselor, "referral:queue"), (counselor, "referral:outgoing")):
+        cell = row(user, name)
+        assert 'data-appointment="2026-12-21T10:00:00+09:00"' in cell and "12-21(월) 10:00" in cell, cell
+    # A cancelled appointment leaves the lists.
+    services.appointment_cancel(by=counselor, referral_id=referral.pk)
+    assert "data-appointment" not in row(mf_counselor, "referral:queue")

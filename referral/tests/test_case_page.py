@@ -1,9 +1,13 @@
 """The case page closes the loop: its referrals with their status, and its suggestions sent in one POST."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from cases.models import Client
+from core.workdays import SEOUL
 from referral import services
 from referral.models import Referral
 from referral.tests.factories import case_with_consent
@@ -158,15 +162,28 @@ def test_case_page_query_count_does_not_grow_with_referrals(
 
 
 def test_case_api_get_carries_its_referrals(counselor, mf_counselor, api_for, django_capture_on_commit_callbacks):
-    r = walk_to("accepted", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
-    body = api_for(counselor).get(f"/api/v1/cases/{r.case_id}/").json()
-    assert body["referrals"] == [
-        {
-            "id": r.pk,
-            "service": "debt_adjustment",
-            "status": "accepted",
-            "to_center": r.to_center.code,
-            "to_desk": r.to_desk.code,
-            "outcome": "",
+    # Monday 21 December 2026, 08:00 in Seoul: the receiving desk has slots that day.
+    with time_machine.travel(dt.datetime(2026, 12, 21, 8, 0, tzinfo=SEOUL), tick=False):
+        r = walk_to("accepted", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+        api = api_for(counselor)
+        body = api.get(f"/api/v1/cases/{r.case_id}/").json()
+        assert body["referrals"] == [
+            {
+                "id": r.pk,
+                "service": "debt_adjustment",
+                "status": "accepted",
+                "to_center": r.to_center.code,
+                "to_desk": r.to_desk.code,
+                "appointment": None,
+                "outcome": "",
+            }
+        ]
+        start = "2026-12-21T10:00:00+09:00"
+        booked = api.post(f"/api/v1/referrals/{r.pk}/appointment/", {"start": start}, format="json")
+        assert booked.status_code == 200, booked.content
+        body = api.get(f"/api/v1/cases/{r.case_id}/").json()
+        assert body["referrals"][0]["appointment"] == {
+            "start": start,
+            "end": "2026-12-21T10:30:00+09:00",
+            "desk": r.to_desk.code,
         }
-    ]
