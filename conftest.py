@@ -16,6 +16,22 @@ from centers.services import directory_load, staff_create_or_update
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+def _own_redis_db_per_xdist_worker() -> None:
+    """Under pytest-xdist (make test runs `-n`), each worker process gets its own database (pytest-django adds
+    the `_gwN` suffix) and here its own Redis database: one below TEST_REDIS_URL's per worker (gw0 keeps it),
+    so one worker's flush or messages never reach another's Celery worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if not worker.startswith("gw") or os.environ.get("_YEONGYE_REDIS_SPLIT") == url:
+        return
+    base, _, db = url.rpartition("/")
+    own = f"{base}/{max(int(db or 0) - int(worker[2:] or 0), 0)}"
+    os.environ["TEST_REDIS_URL"] = os.environ["_YEONGYE_REDIS_SPLIT"] = own
+
+
+_own_redis_db_per_xdist_worker()
+
+
 def on_sqlite_lane() -> bool:
     """DATABASE_URL=sqlite:///… (`make test-sqlite`): the run is the SQLite lane."""
     return os.environ.get("DATABASE_URL", "").startswith("sqlite:")
