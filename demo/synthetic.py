@@ -255,6 +255,7 @@ CLIENT_COLUMNS = (
     "created_by_id",
     "created_at",
     "updated_at",
+    "processing_stopped",
 )
 CONSENT_COLUMNS = (
     "id",
@@ -1538,7 +1539,7 @@ class _Generator:
         household = _pick(rng, (1, 2, 3, 4, 5), _CW_HOUSEHOLD)
         return (
             f"{client_id}\t{center.id}\t{name}\t{birth}\t{phone}\t{ciphertext}\t{rrn_hash}\t{prefix}\t{gender}\t"
-            f"{center.region_id}\t{household}\t{income}\t{employment}\t{debt}\t{arrears}\t{creator}\t{created}\t{created}\n"
+            f"{center.region_id}\t{household}\t{income}\t{employment}\t{debt}\t{arrears}\t{creator}\t{created}\t{created}\t\n"
         )
 
     def referral(

@@ -55,6 +55,7 @@ def row_payload(row: Row) -> dict[str, Any]:
     out["achieved_by_outcome"] = row.values.get("achieved_outcomes", {})
     out["completed_by_outcome"] = row.values.get("outcomes", {})
     out["failed_by_reason"] = row.values.get("fail_reasons", {})
+    out["placements_by_employer_status"] = row.values.get("placements", {})
     return out
 
 

@@ -47,7 +47,9 @@ COUNTS = (
     "routed",
     "colocated",
 )
-TALLIES = ("outcomes", "achieved_outcomes", "fail_reasons")
+# "placements": achieved job placements through a named posting, by the employer's status when the placement
+# was recorded ("suspect": on the suspect workplace list; "clear": not), from the completion event.
+TALLIES = ("outcomes", "achieved_outcomes", "fail_reasons", "placements")
 HISTOGRAMS = ("accept_hist", "complete_hist")
 
 

@@ -50,6 +50,8 @@ class MonthlyCell(models.Model):
     outcomes = models.JSONField(default=dict)
     achieved_outcomes = models.JSONField(default=dict)
     fail_reasons = models.JSONField(default=dict)
+    # {"suspect" | "clear": count}: placements by the employer's status then (stats.cube.TALLIES)
+    placements = models.JSONField(default=dict)
     # This cell's own percentiles (hours) and the number of durations behind them, so a row is read
     # without decoding its histogram; the histograms are merged only for totals over several cells.
     accept_n = models.PositiveIntegerField(default=0)

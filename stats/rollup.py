@@ -53,6 +53,8 @@ class Dialect:
     # Keeps the planner from inlining the two CTEs read by several branches into each of them (PostgreSQL).
     # SQLite materializes a CTE read twice by itself, and its hint needs 3.35 (Django allows 3.31).
     materialized: str
+    # 'suspect' / 'clear' from a completion event's data (its "placement", if any), else NULL.
+    placement_status: Callable[[str], str]
 
 
 DIALECTS = {
@@ -63,6 +65,10 @@ DIALECTS = {
         json_column=lambda t: f"CAST({t} AS JSONB)",
         bytes_collation='"C"',
         materialized="MATERIALIZED",
+        placement_status=lambda c: (
+            f"CASE WHEN {c} -> 'placement' IS NULL THEN NULL "
+            f"WHEN ({c} -> 'placement' ->> 'employer_suspect') = 'true' THEN 'suspect' ELSE 'clear' END"
+        ),
     ),
     "sqlite": Dialect(
         # Django stores an aware datetime as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]".
@@ -73,6 +79,11 @@ DIALECTS = {
         json_column=lambda t: t,
         bytes_collation="BINARY",
         materialized="",
+        # json_extract gives a JSON true as the integer 1.
+        placement_status=lambda c: (
+            f"CASE WHEN json_type({c}, '$.placement') IS NULL THEN NULL "
+            f"WHEN json_extract({c}, '$.placement.employer_suspect') = 1 THEN 'suspect' ELSE 'clear' END"
+        ),
     ),
 }
 
@@ -108,8 +119,16 @@ CENTER_PARENT: dict[str, str] = {
 }
 SERVICE_PARENT: dict[str, str] = {"domain": "service", "": "domain"}
 # Tallies and histograms as (entry kind, JSON column): codes of kinds 1-3, tenths of an hour of 4-5.
-ENTRIES = {1: "outcomes", 2: "achieved_outcomes", 3: "fail_reasons", 4: "accept_hist", 5: "complete_hist"}
+ENTRIES = {
+    1: "outcomes",
+    2: "achieved_outcomes",
+    3: "fail_reasons",
+    6: "placements",
+    4: "accept_hist",
+    5: "complete_hist",
+}
 ACCEPT, COMPLETE = 4, 5
+CODE_ENTRIES = {1, 2, 3, 6}
 # (center level, service level) pairs, each after the one it is rolled up from.
 ROLLUP_ORDER = [
     (c, s) for c in ("desk", "center", "region+kind", "region", "kind", "") for s in ("service", "domain", "")
@@ -202,7 +221,12 @@ month_referral AS {d.materialized} (
     SELECT r.id, r.client_id, r.from_center_id, r.to_desk_id, r.service_id, s.domain,
            COALESCE(k.channel, '') AS channel, cl.birth_date, COALESCE(cl.gender, '') AS gender,
            r.status, r.created_at, r.accepted_at, r.closed_at, r.accept_due_at, r.close_due_at,
-           r.outcome, r.achieved, r.reason, r.colocated
+           r.outcome, r.achieved, r.reason, r.colocated,
+           -- The employer's status of an achieved placement, as its completion event recorded it.
+           CASE WHEN r.status = 'completed' AND r.achieved IS TRUE THEN (
+               SELECT {d.placement_status("pe.data")} FROM referral_referralevent pe
+               WHERE pe.referral_id = r.id AND pe.kind = 'complete' ORDER BY pe.at DESC, pe.id DESC LIMIT 1
+           ) END AS placement
     FROM referral_referral r
     JOIN centers_service s ON s.id = r.service_id
     JOIN cases_case k ON k.id = r.case_id
@@ -215,13 +239,13 @@ raw_fact AS (
            CAST('' AS TEXT) AS domain, COALESCE(k.channel, '') AS channel, cl.birth_date,
            COALESCE(cl.gender, '') AS gender, {counts(walk_ins="1")},
            CAST(NULL AS TEXT) AS outcome, CAST(NULL AS TEXT) AS achieved_outcome, CAST(NULL AS TEXT) AS fail_reason,
-           CAST(NULL AS INTEGER) AS accept, CAST(NULL AS INTEGER) AS complete
+           CAST(NULL AS TEXT) AS placement, CAST(NULL AS INTEGER) AS accept, CAST(NULL AS INTEGER) AS complete
     FROM cases_case k JOIN cases_client cl ON cl.id = k.client_id
     WHERE k.opened_at >= %(start)s AND k.opened_at < %(end)s
     UNION ALL
     -- Sent: at the sending center.
     SELECT r.client_id, r.from_center_id, NULL, r.service_id, r.domain, r.channel, r.birth_date, r.gender,
-           {counts(referrals_sent="1")}, NULL, NULL, NULL, NULL, NULL
+           {counts(referrals_sent="1")}, NULL, NULL, NULL, NULL, NULL, NULL
     FROM month_referral r
     UNION ALL
     -- At the desk it is at now (its center), or at the sending center with no desk if never routed.
@@ -230,6 +254,7 @@ raw_fact AS (
            CASE WHEN r.status = 'completed' THEN r.outcome END,
            CASE WHEN r.status = 'completed' AND r.achieved IS TRUE THEN r.outcome END,
            CASE WHEN r.status = 'failed' THEN r.reason END,
+           r.placement,
            CASE WHEN r.accepted_at IS NOT NULL THEN {_tenths(d, "r.created_at", "r.accepted_at")} END,
            CASE WHEN r.status = 'completed' AND r.closed_at IS NOT NULL
                 THEN {_tenths(d, "r.created_at", "r.closed_at")} END
@@ -239,7 +264,7 @@ raw_fact AS (
     SELECT r.client_id, COALESCE(dk.center_id, r.from_center_id), e.desk_id, r.service_id, r.domain, r.channel,
            r.birth_date, r.gender,
            {counts(declined=_flag("e.kind = 'decline'"), timeouts=_flag("e.kind = 'timeout'"))},
-           NULL, NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL
     FROM month_referral r
     JOIN referral_referralevent e ON e.referral_id = r.id AND e.kind IN ('decline', 'timeout')
     LEFT JOIN centers_desk dk ON dk.id = e.desk_id
@@ -249,7 +274,7 @@ fact AS {d.materialized} (
            CAST(f.domain AS TEXT) AS domain, CAST(f.channel AS TEXT) AS channel,
            CASE WHEN f.birth_date IS NULL THEN '' {bands} ELSE '{AGE_BANDS[-1]}' END AS age_band,
            CAST(f.gender AS TEXT) AS gender,
-           {", ".join(COUNTS)}, outcome, achieved_outcome, fail_reason, accept, complete
+           {", ".join(COUNTS)}, outcome, achieved_outcome, fail_reason, placement, accept, complete
     FROM raw_fact f
     JOIN centers_center c ON c.id = f.center_id
 )"""
@@ -299,12 +324,13 @@ def _entry_ctes(d: Dialect) -> tuple[list[str], list[str]]:
     unpivot = " UNION ALL ".join(
         f"SELECT {', '.join(finest)}, {k} AS entry, {col} AS code, CAST(NULL AS INTEGER) AS tenths "
         f"FROM fact WHERE {col} IS NOT NULL"
-        if k < ACCEPT
+        if k in CODE_ENTRIES
         else f"SELECT {', '.join(finest)}, {k}, CAST(NULL AS TEXT), {col} FROM fact WHERE {col} IS NOT NULL"
         for k, col in (
             (1, "outcome"),
             (2, "achieved_outcome"),
             (3, "fail_reason"),
+            (6, "placement"),
             (ACCEPT, "accept"),
             (COMPLETE, "complete"),
         )
@@ -316,7 +342,7 @@ def _entry_ctes(d: Dialect) -> tuple[list[str], list[str]]:
     ]
     values = {
         j: d.json_object_agg.format(
-            key="code" if k < ACCEPT else "CAST(tenths AS TEXT)", value="n", where=f"entry = {k}"
+            key="code" if k in CODE_ENTRIES else "CAST(tenths AS TEXT)", value="n", where=f"entry = {k}"
         )
         for k, j in ENTRIES.items()
     }

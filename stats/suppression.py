@@ -58,7 +58,12 @@ def suppress_values(v: dict[str, Any]) -> None:
     for k in COUNT_KEYS:
         if k in v and (small(v[k]) or (row_small and isinstance(v[k], int) and v[k] > 0)):
             v[k] = SUPPRESSED
-    for t, parent in (("outcomes", "completed"), ("achieved_outcomes", "achieved"), ("fail_reasons", "failed")):
+    for t, parent in (
+        ("outcomes", "completed"),
+        ("achieved_outcomes", "achieved"),
+        ("fail_reasons", "failed"),
+        ("placements", "achieved"),
+    ):
         tally = v.get(t) or {}
         for code, n in tally.items():
             if small(n) or (row_small and n > 0) or (hidden(v.get(parent)) and n > 0):

@@ -232,3 +232,33 @@ def test_the_complete_form_offers_the_offered_postings_as_placement(placement, c
     )
     placement.refresh_from_db()
     assert placement.status == "completed"
+
+
+def test_the_monthly_statistics_count_placements_by_the_employers_status(
+    placement, counselor, manager, api_for, suspect_low, low, mf_counselor, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from stats.definitions import month_of
+    from stats.services import stats_refresh_month
+
+    _to_in_progress(placement, counselor)
+    services.referral_complete(
+        referral_id=placement.pk, by=counselor, outcome="hired", employer_posting=suspect_low.pk, warning_reason="확인"
+    )
+    other = send(mf_counselor, "job_placement", capture=django_capture_on_commit_callbacks)
+    _to_in_progress(other, counselor)
+    services.referral_complete(referral_id=other.pk, by=counselor, outcome="hired", employer_posting=low.pk)
+    # A placement with no posting named is counted as achieved, but under no employer status.
+    third = send(mf_counselor, "job_placement", capture=django_capture_on_commit_callbacks)
+    _to_in_progress(third, counselor)
+    services.referral_complete(referral_id=third.pk, by=counselor, outcome="hired")
+    month = month_of(timezone.now())
+    stats_refresh_month(month=month)
+    # The receiving center's manager reads its own figures unsuppressed.
+    resp = api_for(manager).get("/api/v1/stats/monthly/", {"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}"})
+    assert resp.status_code == 200, resp.content
+    rows = resp.json()["results"]
+    assert len(rows) == 1
+    assert rows[0]["achieved"] == 3
+    assert rows[0]["placements_by_employer_status"] == {"clear": 1, "suspect": 1}

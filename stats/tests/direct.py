@@ -97,6 +97,10 @@ def direct_rows(*, query, as_of: datetime, breakdown: bool = False, total: bool 
             a["t"]["outcomes"][r.outcome] += 1
             if r.achieved is True:
                 a["t"]["achieved_outcomes"][r.outcome] += 1
+                complete = r.events.filter(kind=EventKind.COMPLETE).order_by("-at", "-pk").first()
+                placement = complete.data.get("placement") if complete else None
+                if placement is not None:
+                    a["t"]["placements"]["suspect" if placement["employer_suspect"] else "clear"] += 1
             if r.closed_at is not None:
                 a["comp"].append(tenths_of_hour(r.created_at, r.closed_at))
         if r.status == "failed":
@@ -122,7 +126,7 @@ def direct_rows(*, query, as_of: datetime, breakdown: bool = False, total: bool 
             "completed", "achieved", "failed", "cancelled", "open", "sla_breaches", "routed", "colocated",
         ):  # fmt: skip
             figures[name] = a["c"][name]
-        for t in ("outcomes", "achieved_outcomes", "fail_reasons"):
+        for t in ("outcomes", "achieved_outcomes", "fail_reasons", "placements"):
             figures[t] = dict(sorted(a["t"][t].items()))
         figures["median_hours_to_accept"] = percentile(a["acc"], 0.5)
         figures["p90_hours_to_accept"] = percentile(a["acc"], 0.9)

@@ -42,6 +42,8 @@ referral_spec = st.fixed_dictionaries(
         "channel": st.sampled_from(list(Channel.values)),
         "declines": st.lists(st.one_of(st.none(), st.integers(0, len(DESKS) - 1)), max_size=2),
         "timeout": st.booleans(),
+        # A completed job placement's completion event: no placement named, at a clear or a suspect employer.
+        "placement": st.sampled_from([None, False, True]),
     }
 )
 history_strategy = st.fixed_dictionaries(
@@ -110,3 +112,8 @@ def build_history(h: dict[str, Any]) -> None:
             ReferralEventFactory(referral=ref, kind=EventKind.DECLINE, desk=desks[DESKS[d]] if d is not None else None)
         if r["timeout"]:
             ReferralEventFactory(referral=ref, kind=EventKind.TIMEOUT, desk=desk)
+        if status == Status.COMPLETED:
+            data: dict[str, Any] = {"outcome": outcomes[r["outcome"] % len(outcomes)], "achieved": r["achieved"]}
+            if r.get("placement") is not None and service.code == "job_placement":
+                data["placement"] = {"posting": 1, "employer": 1, "employer_suspect": r["placement"]}
+            ReferralEventFactory(referral=ref, kind=EventKind.COMPLETE, desk=desk, at=closed_at, data=data)

@@ -35,6 +35,18 @@ class Cell:
     hists: dict[str, Counter] = field(default_factory=lambda: {h: Counter() for h in HISTOGRAMS})
 
 
+def _placement_statuses(referral_ids: list[int]) -> dict[int, str | None]:
+    """Each referral's latest completion event's placement: "suspect" / "clear" by the employer then, or None."""
+    from referral.models import EventKind, ReferralEvent
+
+    out: dict[int, str | None] = {}
+    events = ReferralEvent.objects.filter(referral_id__in=referral_ids, kind=EventKind.COMPLETE).order_by("at", "pk")
+    for referral_id, data in events.values_list("referral_id", "data"):
+        placement = (data or {}).get("placement")
+        out[referral_id] = None if placement is None else ("suspect" if placement.get("employer_suspect") else "clear")
+    return out
+
+
 def month_facts(month: date, *, as_of: datetime) -> list[Fact]:
     from cases.models import Case
     from centers.models import Center, Desk
@@ -89,6 +101,7 @@ def month_facts(month: date, *, as_of: datetime) -> list[Fact]:
             "colocated",
         )
     )
+    placements = _placement_statuses([r["id"] for r in referrals])
     by_id = {}
     for r in referrals:
         by_id[r["id"]] = r
@@ -131,6 +144,9 @@ def month_facts(month: date, *, as_of: datetime) -> list[Fact]:
             f.tallies["outcomes"] = r["outcome"]
             if r["achieved"] is True:
                 f.tallies["achieved_outcomes"] = r["outcome"]
+                placement = placements.get(r["id"])
+                if placement is not None:
+                    f.tallies["placements"] = placement
             if r["closed_at"] is not None:
                 f.complete = tenths_of_hour(r["created_at"], r["closed_at"])
         if status == "failed":

@@ -3,7 +3,7 @@ from datetime import date, datetime
 import pytest
 import time_machine
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from centers.models import Center, Region
 from centers.selectors import Actor
@@ -22,7 +22,7 @@ MONTHS = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
 FIGURES = [
     "clients", "walk_ins", "referrals_sent", "referrals_received", "accepted", "declined", "timeouts", "rejected",
     "completed", "achieved", "failed", "cancelled", "open", "sla_breaches", "routed", "colocated", "outcomes",
-    "achieved_outcomes", "fail_reasons", "median_hours_to_accept", "p90_hours_to_accept",
+    "achieved_outcomes", "fail_reasons", "placements", "median_hours_to_accept", "p90_hours_to_accept",
     "median_hours_to_complete", "p90_hours_to_complete", "colocated_share",
 ]  # fmt: skip
 
@@ -37,6 +37,27 @@ def queries():
     yield StatsQuery(MONTHS[0], MONTHS[-1], "month", center=gwanak, domain="welfare")
     yield StatsQuery(MONTHS[1], MONTHS[2], "desk", region=seoul, kind="employment_welfare")
     yield StatsQuery(MONTHS[0], MONTHS[-1], "domain", region=seoul, kind="local_government")
+
+
+def _placement(client: int, desk: int, suspect: bool | None, minute: int) -> dict:
+    return {
+        "client": client, "center": 0, "service": 0, "desk": desk, "minute": minute, "status": "completed",
+        "accept_min": 60, "close_min": 3 * 24 * 60, "accept_due_min": None, "close_due_min": None,
+        "achieved": True, "outcome": 0, "colocated": None, "reason": "other", "channel": "walk_in",
+        "declines": [], "timeout": False, "placement": suspect,
+    }  # fmt: skip
+
+
+PLACEMENTS_HISTORY = {
+    "clients": [("F", 1980 + i, 1 + i) for i in range(8)],
+    "walk_ins": [],
+    "referrals": [
+        _placement(0, 5, True, 10),
+        _placement(1, 5, False, 20),
+        _placement(2, 3, False, 40 * 24 * 60),
+        _placement(3, 5, None, 30),
+    ],
+}
 
 
 def assert_rollup_matches_direct() -> None:
@@ -66,6 +87,8 @@ def assert_rollup_matches_direct() -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(history=history_strategy)
+# Draws rarely complete a job placement through a posting: one history that has both kinds of employer.
+@example(history=PLACEMENTS_HISTORY)
 def test_rollup_equals_direct_computation_for_every_figure_and_grouping(directory, history):
     sid = transaction.savepoint()
     try:
