@@ -11,6 +11,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/yeongye
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist processes for `make test` (each has its own test database and Redis database, see conftest.py);
+# TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-sqlite lint fmt venv browser migrate services bench chaos clean messages
 
@@ -47,13 +50,13 @@ run: venv
 
 # Whole suite against PostgreSQL and Redis (start them with `make services` or .ci/run), then the SQLite lane.
 test: venv browser
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-sqlite
 
 # The SQLite lane: the tests marked `sqlite` (every code path that branches on the database vendor, and the demo's
 # own loop) against an in-memory SQLite database, as `make run` uses SQLite. conftest.py deselects the rest.
 test-sqlite: venv
-	DATABASE_URL=sqlite:///:memory: $(BIN)/pytest -m sqlite $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///:memory: $(BIN)/pytest -n $(TEST_WORKERS) -m sqlite $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ from cases.models import (
     Gender,
     IncomeBand,
     Need,
+    ProcessingStop,
 )
 from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
@@ -289,7 +290,12 @@ class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         q = request.query_params.get("q", "")
-        found: Any = selectors.client_search(request.user, q, limit=50) if q.strip() else self.get_queryset()
+        found: Any = (
+            selectors.client_search(request.user, q, limit=50)
+            if q.strip()
+            # Like the search, the list leaves out clients who asked to stop the processing (Act §37).
+            else self.get_queryset().exclude(processing_stopped=ProcessingStop.SUSPENDED)
+        )
         # Search results (at most 50) are paged like the list, so `page` and `page_size` mean the same
         # on both (the fuzz test found `page` silently ignored on a search).
         rows = self.paginate_queryset(found) or []

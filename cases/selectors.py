@@ -15,7 +15,7 @@ from django.db.models.functions import Length, Replace
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseNote, Client, Consent, ImportBatch, ImportRow
+from cases.models import Case, CaseNote, Client, Consent, ImportBatch, ImportRow, ProcessingStop
 from centers.selectors import Actor, actor_for
 from core.errors import PermissionDenied
 
@@ -162,7 +162,12 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
     (a mistyped vowel or final consonant) follow, closest first.
     """
     actor = pii_actor(user)
-    base = Client.objects.filter(center_id=actor.center_id or 0).select_related("region")
+    # A client who asked to stop the processing (Act §37) is found by no search (the privacy officer's
+    # request queue still lists them).
+    searchable = Client.objects.filter(center_id=actor.center_id or 0).exclude(
+        processing_stopped=ProcessingStop.SUSPENDED
+    )
+    base = searchable.select_related("region")
     q = " ".join((q or "").split())[:50]
     if not q:
         return []
@@ -189,8 +194,7 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
             # 6,000 names where the Python loop below took ~240 ms.
             # Ids first: an index-only scan of (center, name, id); then the rows for those few.
             extra_ids = list(
-                Client.objects.filter(center_id=actor.center_id or 0)
-                .exclude(pk__in=seen)
+                searchable.exclude(pk__in=seen)
                 .annotate(distance=JamoDistance("name", Value(q)))
                 .filter(distance__lte=2)
                 .order_by("distance", "name", "pk")
@@ -203,8 +207,7 @@ def client_search(user: User, q: str, *, limit: int = SEARCH_LIMIT) -> list[Clie
         target = hangul_jamo(q)
         scored = []
         rows = (
-            Client.objects.filter(center_id=actor.center_id or 0)
-            .exclude(pk__in=seen)
+            searchable.exclude(pk__in=seen)
             .annotate(name_len=Length("name"))
             .filter(name_len__gte=len(q) - 1, name_len__lte=len(q) + 1)
             .values_list("pk", "name")[:FUZZY_SCAN_LIMIT]

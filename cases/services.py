@@ -411,6 +411,12 @@ class ProcessingStopped(Conflict):
     code = "processing_stopped"
 
 
+class ProcessingSuspended(ProcessingStopped):
+    """Act §37①: the person asked the center to stop processing their data (privacy.requests)."""
+
+    code = "processing_suspended"
+
+
 def client_processing_check(client: Client) -> None:
     """Raise ProcessingStopped when nothing new may be done for the client: their latest collection consent
     is withdrawn (a new consent at intake lifts it), they asked to stop the processing, or their records were
@@ -423,7 +429,7 @@ def client_processing_check(client: Client) -> None:
             _("The client withdrew the consent to the collection of personal data: nothing new can be done for them.")
         )
     if stop == ProcessingStop.SUSPENDED:
-        raise ProcessingStopped(
+        raise ProcessingSuspended(
             _("The client asked to stop the processing of their personal data: nothing new can be done for them.")
         )
 

@@ -116,6 +116,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=1, minute=30),
         "options": {"queue": CeleryQueue.STATS},
     },
+    # The person's requests: the due-soon alert, each morning before the centers open.
+    "privacy-alert-requests-due": {
+        "task": "privacy.retention_tasks.alert_requests_due",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"queue": CeleryQueue.STATS},
+    },
     "privacy-purge-permission-history": {
         "task": "privacy.retention_tasks.purge_permission_history",
         "schedule": crontab(hour=4, minute=30),

@@ -247,6 +247,10 @@ ACCESS_REVIEW_READS_MIN = env_int("ACCESS_REVIEW_READS_MIN", 50)
 ACCESS_REVIEW_BURST_CLIENTS = env_int("ACCESS_REVIEW_BURST_CLIENTS", 20)
 ACCESS_REVIEW_BURST_MINUTES = env_int("ACCESS_REVIEW_BURST_MINUTES", 60)
 ACCESS_REVIEW_DUE_DAY = env_int("ACCESS_REVIEW_DUE_DAY", 10)
+# The person's requests (Act §35-§37): answered within this many days of receipt; the center's managers and
+# the privacy officers are alerted this many days before the due date.
+PRIVACY_REQUEST_DAYS = env_int("PRIVACY_REQUEST_DAYS", 10)
+PRIVACY_REQUEST_ALERT_DAYS = env_int("PRIVACY_REQUEST_ALERT_DAYS", 3)
 # How long an API POST's Idempotency-Key is remembered (API.md: 24 hours).
 IDEMPOTENCY_RETENTION_HOURS = env_int("IDEMPOTENCY_RETENTION_HOURS", 24)
 
@@ -317,6 +321,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The `….json` twins of plain paths (format_suffix_patterns) are the same operations: not listed twice.
+    "PREPROCESSING_HOOKS": ["drf_spectacular.hooks.preprocess_exclude_path_format"],
     # Center kind and desk operator kind share one choice set: one enum name, no check --deploy warning.
     "ENUM_NAME_OVERRIDES": {
         "CenterKindEnum": "centers.models.CenterKind",

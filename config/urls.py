@@ -54,6 +54,7 @@ urlpatterns = [
     path("stats/", include(("stats.urls", "stats"))),
     path("jobs/", include(("jobs.urls", "jobs"))),
     path("privacy/retention/", include(("privacy.retention_urls", "retention"))),
+    path("privacy/", include(("privacy.requests_urls", "privacy"))),
     path("", include("centers.urls")),
 ]
 # A 404 under /api/ answers JSON in every mode (DEBUG included): config.middleware.ApiNotFoundJsonMiddleware.

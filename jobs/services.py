@@ -33,6 +33,7 @@ from jobs.models import (
     SuspectStatusChange,
     WageType,
 )
+from jobs.signals import suspects_exported
 
 logger = logging.getLogger(__name__)
 
@@ -352,7 +353,9 @@ def suspects_export_record(*, by: StaffUser, reason: str, rows: int, file_format
         raise InvalidInput(_("Give the reason for the export (e.g. the inspection it is for)."), field="reason")
     if len(reason) > 500:
         raise InvalidInput(_("The reason is longer than 500 characters."), field="reason")
-    return JobExportLog.objects.create(by=by, at=timezone.now(), reason=reason, rows=rows, file_format=file_format)
+    export = JobExportLog.objects.create(by=by, at=timezone.now(), reason=reason, rows=rows, file_format=file_format)
+    suspects_exported.send(sender=JobExportLog, export=export, by=by)
+    return export
 
 
 # --- Imports (uploads and the scheduled Work24 fetch) -----------------------------------------------------

@@ -13,6 +13,7 @@ class PrivacyConfig(AppConfig):
 
     def ready(self) -> None:
         # Retention and destruction: receivers of the cases signals, and the Celery tasks (a module of their own).
-        from privacy import retention_receivers, retention_tasks  # noqa: F401
+        from privacy import requests_receivers, retention_receivers, retention_tasks  # noqa: F401
 
         retention_receivers.connect()
+        requests_receivers.connect()

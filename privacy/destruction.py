@@ -42,6 +42,8 @@ from cases.models import (
 from centers.models import Role
 from centers.selectors import actor_for
 from core.errors import FourEyes, InvalidTransition, NotFound, PermissionDenied
+from privacy.requests import erasure_granted_client_ids
+from privacy.requests_models import SubjectRequest
 from privacy.retention import BATCH_TYPES, METHODS, coarse_birth_date, years_before, years_for
 from privacy.retention_models import (
     BatchStatus,
@@ -96,7 +98,11 @@ def clients_due(*, today: dt.date, record_type: str) -> list[Due]:
         last_expiry=Max("consents__expires_at", filter=Q(consents__purpose=ConsentPurpose.COLLECTION)),
     ).values_list("pk", "created_at", "open_cases", "last_closed", "last_withdrawn", "last_expiry")
     due: list[Due] = []
+    erasures = erasure_granted_client_ids()
     for pk, created_at, open_cases, last_closed, last_withdrawn, last_expiry in rows.iterator():
+        if pk in erasures:
+            due.append(Due(pk, DestructionGround.ERASURE_REQUESTED, today))
+            continue
         if pk in withdrawn_ids:
             due.append(Due(pk, DestructionGround.CONSENT_WITHDRAWN, _local_date(last_withdrawn) or today))
             continue
@@ -247,6 +253,7 @@ def _destroy(record_type: str, ids: list[int], now: dt.datetime) -> None:
         ImportRow.objects.filter(client_id__in=ids).update(rrn_ciphertext=None)
     elif record_type == RecordType.CASE_NOTES:
         CaseNote.objects.filter(case__client_id__in=ids).delete()
+        SubjectRequest.objects.filter(client_id__in=ids).exclude(note="", answer="").update(note="", answer="")
         Case.objects.filter(client_id__in=ids).exclude(note="").update(note="")
         Referral.objects.filter(client_id__in=ids).update(note="", outcome_detail={})
         ReferralEvent.objects.filter(referral__client_id__in=ids).exclude(note="").update(note="")

@@ -1,6 +1,9 @@
-"""The privacy app's models, one section per part of the app."""
+"""The privacy app's models, one module per part of the app."""
 
-# --- Retention, destruction and the monthly access review -------------------------------------------------
+# The person's requests and the provision ledger.
+from privacy.requests_models import Provision, SubjectRequest  # noqa: F401
+
+# Retention, destruction and the monthly access review.
 from privacy.retention_models import (  # noqa: F401
     AccessFlag,
     AccessReview,

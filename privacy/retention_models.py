@@ -30,6 +30,7 @@ class DestructionGround(models.TextChoices):
 
     RETENTION_ENDED = "retention_ended", _("Retention period ended (Act §21①)")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Collection consent withdrawn (Act §37①③)")
+    ERASURE_REQUESTED = "erasure_requested", _("Erasure requested by the person (Act §36)")
     ACCESS_LOG_RETENTION = "access_log_retention", _("Access log kept 2 years (safeguard notice §8①)")
 
 

@@ -47,3 +47,11 @@ def purge_permission_history() -> int:
     from centers.permission_history import permission_history_purge
 
     return permission_history_purge()
+
+
+@shared_task(name="privacy.retention_tasks.alert_requests_due", **task_options(300))
+def alert_requests_due() -> int:
+    """Daily: tell the privacy officers and the center's managers of open requests due soon or overdue (once)."""
+    from privacy.requests import requests_alert_due
+
+    return requests_alert_due()

@@ -58,7 +58,7 @@ from referral.models import (
     Status,
 )
 from referral.notifications import NotificationKind, desk_staff_ids, manager_ids, notify, notify_many
-from referral.signals import referral_changed
+from referral.signals import referral_changed, referral_routed
 
 NOTE_MAX = 2000
 # The service whose referrals carry job postings (the safe job market tie-in).
@@ -503,11 +503,20 @@ def referral_route(*, referral_id: int) -> Referral | None:
                 return None
         return _route_change(r, ranked, excluded, now, desk_center)
 
-    referral = _transition(referral_id=referral_id, action="route", by=None, change=change)
-    if referral is None:
-        return None
+    with transaction.atomic():
+        referral = _transition(referral_id=referral_id, action="route", by=None, change=change)
+        if referral is None:
+            return None
+        _routed([referral])
     _route_notify([referral])
     return referral
+
+
+def _routed(referrals: Sequence[Referral]) -> None:
+    """Tell the apps above of the referrals that now sit at a desk (the provision ledger), in the transaction."""
+    at_desk = [r for r in referrals if r.to_desk_id and r.status != Status.REJECTED]
+    if at_desk:
+        referral_routed.send(sender=Referral, referrals=at_desk)
 
 
 def _route_notify(referrals: Sequence[Referral]) -> None:
@@ -608,6 +617,7 @@ def _route_chunk(ids: Sequence[int]) -> int:
         ReferralEvent.objects.bulk_create(events, batch_size=ROUTE_CHUNK)
         for at in sorted({r.created_at for r in refs}):
             referral_changed.send(sender=Referral, at=at)
+        _routed(refs)
         _route_notify(refs)
     return len(refs)
 

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent after a referral is created or changes status or desk, with kwarg `at`: the referral's
 # created_at, which decides the month its figures belong to. The statistics app marks that month stale.
 referral_changed = Signal()
+
+# Sent inside the routing transaction with kwarg `referrals`: those just given a desk (routed or re-routed).
+# The privacy app writes the provision ledger (Decree §15) for those at a desk of another organization.
+referral_routed = Signal()

@@ -125,7 +125,12 @@ def ordinary_data(counselor, make_staff, django_capture_on_commit_callbacks):
         by=make_staff("admin", None),
         data=job_services.PostingInput(title="주방 보조", content="고수익 보장, 통장 사본 먼저", employer_name="식당"),
     )
+    # A request of the person, open (its report is printable while it is being answered).
+    from privacy.requests import subject_request_create
+
+    subject_request = subject_request_create(user=counselor, client=client, kind="access", identity_check="id_card")
     return {
+        "subject_request": subject_request,
         "client": client,
         "case": case,
         "unrouted": unrouted,
@@ -158,6 +163,8 @@ def _path_values(path: str, data: dict) -> list[dict]:
         return [{"id": data["batch"].pk}]
     if path.startswith("/api/v1/jobs/postings/"):
         return [{"id": data["posting"].pk}]
+    if path.startswith("/api/v1/privacy/requests/"):
+        return [{"id": data["subject_request"].pk}]
     raise AssertionError(f"no seeded row for {path}: add one to ordinary_data")
 
 
@@ -182,7 +189,7 @@ def _call(case, token: str):
 
 @pytest.mark.django_db
 def test_every_read_of_ordinary_data_answers_as_documented(
-    fuzz_settings, counselor_token, ordinary_data, ministry_user
+    fuzz_settings, counselor_token, ordinary_data, ministry_user, make_staff
 ):
     """The fuzzer rarely guesses an existing id; here every GET reads the seeded rows (and the writes
     that make such rows answer them), and each answer must match the schema, nulls and empty values
@@ -195,8 +202,14 @@ def test_every_read_of_ordinary_data_answers_as_documented(
     reads += [("/api/v1/stats/monthly/", {}, {"group": group}) for group, _label in GROUPS]
     # The suspect-workplace list is the ministry reviewers' (a counselor gets 403 there, by design).
     ministry_token = Token.objects.get_or_create(user=ministry_user)[0].key
+    # The whole provision ledger is the privacy officer's.
+    officer_token = Token.objects.get_or_create(user=make_staff("privacy_officer", None, username="fuzz_officer"))[
+        0
+    ].key
     for path, values, query in reads:
         token = ministry_token if path.startswith("/api/v1/jobs/suspects/") else counselor_token
+        if path == "/api/v1/privacy/provisions/":
+            token = officer_token
         try:
             response = _call(schema[path]["GET"].Case(path_parameters=values, query=query), token)
             assert response.status_code == 200, response.text

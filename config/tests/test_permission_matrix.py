@@ -44,6 +44,7 @@ from cases.models import Case, CaseNote, Client, Consent, ImportBatch
 from cases.tests.factories import valid_rrn
 from centers.models import Center
 from jobs import services as job_services
+from privacy.requests_models import SubjectRequest
 from referral import services as referral_services
 from referral.models import Appointment, Referral, ReferralEvent
 
@@ -226,6 +227,23 @@ API[("POST", "/api/v1/privacy/destructions/{id}/approve/")] = _known_roles(
     {A: 403, M: 403, "ministry": 403, "admin": 403, "privacy_officer": 200, "anonymous": 401}
 )
 
+# The person's requests: recorded by the client's center, answered by a manager or the privacy officer (the
+# counselor may not); the provision ledger per client for the center, the whole ledger for the officer only.
+API[("POST", "/api/v1/clients/{id}/requests/")] = {
+    A: {"own": 201, "other": 404},
+    M: {"own": 201, "other": 404},
+    **DENY_PII,
+}
+API[("GET", "/api/v1/clients/{id}/provisions/")] = {
+    A: {"own": 200, "other": 404},
+    M: {"own": 200, "other": 404},
+    **DENY_PII,
+}
+API[("GET", "/api/v1/privacy/requests/")] = {A: 200, M: 200, **DENY_PII}
+API[("POST", "/api/v1/privacy/requests/{id}/answer/")] = {A: 403, M: 200, **DENY_PII}
+API[("GET", "/api/v1/privacy/requests/{id}/report/")] = {A: 200, M: 200, **DENY_PII}
+API[("GET", "/api/v1/privacy/provisions/")] = {A: 403, M: 403, **DENY_PII}
+
 # API URLs that are not operations of the schema, by URL name.
 API_EXTRA: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "api-root"): {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401},
@@ -396,6 +414,22 @@ for _name in (
 ):
     PAGES[("POST", _name)] = _known_roles({**_OFFICER_PAGE, "privacy_officer": 302})
 PAGES[("GET", "retention:permission_history")] = _known_roles({**_OFFICER_PAGE, "admin": 200, "privacy_officer": 200})
+
+# The person's requests: the client's center records and reads them, a manager (or the privacy officer) answers.
+_REQUEST_PAGE: dict[str, Expect] = {
+    A: 200,
+    M: 200,
+    "ministry": 403,
+    "admin": 403,
+    "anonymous": LOGIN,
+    "privacy_officer": 200,
+}
+PAGES[("GET", "privacy:request_list")] = _known_roles(_REQUEST_PAGE)
+PAGES[("GET", "privacy:request_detail")] = _known_roles(_REQUEST_PAGE)
+PAGES[("GET", "privacy:request_report")] = _known_roles(_REQUEST_PAGE)
+PAGES[("POST", "privacy:request_answer")] = _known_roles({**_REQUEST_PAGE, A: 403, M: 302, "privacy_officer": 302})
+PAGES[("GET", "privacy:request_new")] = {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII_PAGE}
+PAGES[("POST", "privacy:request_new")] = {A: {"own": 302, "other": 404}, M: {"own": 302, "other": 404}, **DENY_PII_PAGE}
 
 # Extra probes: same endpoint, parameters that try to reach across centers.
 PROBES: list[tuple[str, str, dict[str, str], dict[str, Expect]]] = [
@@ -617,8 +651,18 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
         last_at=timezone.now(),
         rows=1,
     )
+    subject_request = SubjectRequest.objects.create(
+        client_id=own_case.client_id,
+        center_id=own_case.center_id,
+        kind="access",
+        received_at=timezone.now(),
+        due_at=timezone.now() + dt.timedelta(days=10),
+        identity_check="id_card",
+        received_by=users[A],
+    )
     ids: dict[str, dict[str, int]] = {
         "privacy": {"none": destruction_batch.pk},
+        "subject_request": {"none": subject_request.pk},
         "access_flag": {"none": flag.pk},
         "import": {"own": own_batch.pk, "other": other_batch.pk},
         "import_applied": {"own": applied.pk, "other": _applied_elsewhere(busan, capture).pk},
@@ -672,6 +716,10 @@ def _api_body(key: tuple[str, str], world: World, scope: str, role: str) -> dict
         return {"purpose": "referral", "organization_kinds": ["microfinance"], "method": "paper"}
     if path == "/api/v1/cases/":
         return {"client": world.ids["client"][scope], "channel": "walk_in"}
+    if path.endswith("/requests/"):
+        return {"kind": "access", "identity_check": "id_card"}
+    if path.startswith("/api/v1/privacy/requests/") and path.endswith("/answer/"):
+        return {"decision": "granted"}
     if path.endswith("/notes/"):
         return {"text": "추가 메모"}
     if path == "/api/v1/jobs/postings/":
@@ -779,6 +827,8 @@ def _api_call(key: tuple[str, str], world: World, role: str, scope: str, suffix:
     path = template
     if "{id}" in path:
         kind = template.split("/")[3].rstrip("s")
+        if template.startswith("/api/v1/privacy/requests/"):
+            kind = "subject_request"
         pk = _referral_id(world, scope, action) if kind == "referral" else world.ids[kind][scope]
         path = path.replace("{id}", str(pk))
     path = path.replace("{code}", "debt_adjustment")
@@ -865,6 +915,10 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "retention:destruction_detail": lambda: {"pk": world.ids["privacy"]["none"]},
         "retention:destruction_approve": lambda: {"pk": world.ids["privacy"]["none"]},
         "retention:review_note": lambda: {"pk": world.ids["access_flag"]["none"]},
+        "privacy:request_detail": lambda: {"pk": world.ids["subject_request"]["none"]},
+        "privacy:request_answer": lambda: {"pk": world.ids["subject_request"]["none"]},
+        "privacy:request_report": lambda: {"pk": world.ids["subject_request"]["none"]},
+        "privacy:request_new": lambda: {"client_id": world.ids["client"][scope]},
     }
     return reverse(name, kwargs=pattern_kwargs[name]()) if name in pattern_kwargs else reverse(name)
 
@@ -883,6 +937,10 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
         }
     if name == "cases:case_note_add":
         return {"text": "메모"}
+    if name == "privacy:request_new":
+        return {"kind": "access", "identity_check": "id_card", "received_at": ""}
+    if name == "privacy:request_answer":
+        return {"decision": "granted"}
     if name == "cases:case_close":
         return {"result": "resolved"}
     if name == "cases:consent_add":

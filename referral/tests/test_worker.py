@@ -70,13 +70,15 @@ def test_redis_outage_delays_routing_but_loses_nothing(counselor, api_for, own_r
     print(f"slowest create with Redis down: {slowest:.2f}s")
 
     own_redis["start"]()
-    if worker.poll() is not None:
-        # Celery 5.7's consumer sometimes dies on the lost connection ("'NoneType' object has no attribute
-        # 'hostname'") instead of reconnecting; in production the process manager (Procfile, compose
-        # `restart:`) starts it again, as here. What must hold either way: nothing is lost.
-        celery_worker_on(own_redis["url"])
+    workers = [worker]
 
     def swept_and_routed():
+        if workers[-1].poll() is not None:
+            # Celery 5.7's consumer sometimes dies on the lost connection ("'NoneType' object has no attribute
+            # 'hostname'"), at times seconds after Redis is back, instead of reconnecting; in production the
+            # process manager (Procfile, compose `restart:`) starts it again, as here. What must hold either
+            # way: nothing is lost.
+            workers.append(celery_worker_on(own_redis["url"]))
         # What beat does every 30 s; a minute later the referrals count as stuck.
         with time_machine.travel(timezone.now() + dt.timedelta(minutes=2), tick=True):
             sweep_unrouted()
