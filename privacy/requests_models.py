@@ -31,7 +31,7 @@ class IdentityCheck(models.TextChoices):
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", _("Awaiting answer")
     ANSWERED = "answered", _("Answered")
 
 
