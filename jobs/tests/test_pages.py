@@ -91,6 +91,13 @@ def test_suspect_page_is_for_reviewers_and_exports_by_post_with_a_reason(admin_u
     resp = c.post(reverse("jobs:suspect_export"), {"reason": "여가부 합동점검"})
     assert resp["Content-Type"].startswith("application/vnd.openxmlformats")
     assert JobExportLog.objects.get().reason == "여가부 합동점검"
+    # The export is a provision to another body: one row of the provision ledger, with the reason as purpose.
+    from privacy.requests_models import Provision
+
+    provision = Provision.objects.get()
+    assert "성평등가족부" in provision.recipient and "여가부 합동점검" in provision.purpose
+    assert (provision.client_id, provision.provided_by_id) == (None, ministry_user.pk)
+    assert "사업자등록번호" in provision.items
 
 
 def test_the_check_page_marks_an_obfuscated_ad_and_stores_nothing(counselor):
