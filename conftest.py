@@ -50,6 +50,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the default language (Korean): a request through LocaleMiddleware leaves its
+    language active in the thread, and under pytest-xdist the next test on that process would inherit it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     # Throttle counters and lockouts live in the cache; one test's must not leak into the next.
     cache.clear()

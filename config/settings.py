@@ -328,6 +328,9 @@ SPECTACULAR_SETTINGS = {
         "CenterKindEnum": "centers.models.CenterKind",
         "ReferralStatusEnum": "referral.models.Status",
         "CaseStatusEnum": "cases.models.CaseStatus",
+        # A request of the person's decision, apart from a job-posting review's.
+        "SubjectRequestDecisionEnum": "privacy.requests_models.Decision",
+        "ReviewDecisionEnum": "jobs.models.Decision",
     },
     # Every operation documents the 4xx answers it can give (schemathesis checks responses against this).
     "POSTPROCESSING_HOOKS": [
