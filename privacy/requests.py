@@ -58,11 +58,11 @@ class AlreadyAnswered(Conflict):
 
 
 def _days() -> int:
-    return int(getattr(settings, "PRIVACY_REQUEST_DAYS", 10))
+    return settings.PRIVACY_REQUEST_DAYS
 
 
 def _alert_days() -> int:
-    return int(getattr(settings, "PRIVACY_REQUEST_ALERT_DAYS", 3))
+    return settings.PRIVACY_REQUEST_ALERT_DAYS
 
 
 # --- Who sees and does what ----------------------------------------------------------------------------------
@@ -265,7 +265,6 @@ def requests_alert_due(*, now: dt.datetime | None = None) -> int:
     soon = now + dt.timedelta(days=_alert_days())
     users = get_user_model().objects.filter(is_active=True)
     officers = list(users.filter(staff__role=Role.PRIVACY_OFFICER).values_list("pk", flat=True))
-    sent = 0
     with transaction.atomic():
         due = list(
             SubjectRequest.objects.select_for_update(skip_locked=True)
@@ -291,8 +290,7 @@ def requests_alert_due(*, now: dt.datetime | None = None) -> int:
         for row in made:
             enqueue_on_commit(send_notification_email, row.pk)
         SubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(alerted_at=now)
-        sent = len(made)
-    return sent
+    return len(made)
 
 
 # --- The provision ledger --------------------------------------------------------------------------------------
