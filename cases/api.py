@@ -38,6 +38,7 @@ from centers.models import CenterKind, Domain
 from centers.selectors import actor_for
 from core.api import BlankAsNullChoiceField, ModelSerializer
 from core.errors import InvalidInput
+from core.http import client_ip
 
 
 class CenterStaffOnly(BasePermission):
@@ -47,10 +48,6 @@ class CenterStaffOnly(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return actor_for(request.user).is_center_staff
-
-
-def _ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 # --- serializers -----------------------------------------------------------------------------------
@@ -299,7 +296,9 @@ class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         # Search results (at most 50) are paged like the list, so `page` and `page_size` mean the same
         # on both (the fuzz test found `page` silently ignored on a search).
         rows = self.paginate_queryset(found) or []
-        services.pii_access_log_write(user=request.user, clients=rows, view="api:client_list", ip_address=_ip(request))
+        services.pii_access_log_write(
+            user=request.user, clients=rows, view="api:client_list", ip_address=client_ip(request)
+        )
         return self.get_paginated_response(ClientSerializer(rows, many=True).data)
 
     @extend_schema(request=ClientInputSerializer, responses={201: ClientSerializer, 409: DUPLICATE_RESPONSE})
@@ -312,7 +311,7 @@ class ClientViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         client = self.get_object()
         services.pii_access_log_write(
-            user=request.user, clients=[client], view="api:client_detail", ip_address=_ip(request)
+            user=request.user, clients=[client], view="api:client_detail", ip_address=client_ip(request)
         )
         return Response(ClientSerializer(client).data)
 
@@ -393,7 +392,7 @@ class CaseViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case = selectors.case_get_for_user(request.user, kwargs["pk"])
         services.pii_access_log_write(
-            user=request.user, clients=[case.client_id], view="api:case_detail", ip_address=_ip(request)
+            user=request.user, clients=[case.client_id], view="api:case_detail", ip_address=client_ip(request)
         )
         return Response(CaseDetailSerializer(case).data)
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cases.models import Case, CaseNote, Client, Consent, ImportBatch, ImportRow, ProcessingStop
 from centers.selectors import Actor, actor_for
 from core.errors import PermissionDenied
+from core.orm import parse_pk
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -29,11 +30,11 @@ _DATE_RE = re.compile(r"^(\d{4})[-./]?(\d{1,2})[-./]?(\d{1,2})$")
 
 def _get_or_404(qs: QuerySet[Any], **lookup: object) -> Any:
     """get_object_or_404 that also answers 404 (not 500) to a malformed id such as "abc"."""
+    pk = parse_pk(lookup["pk"])
+    if pk is None:
+        raise Http404
     try:
-        lookup["pk"] = int(str(lookup["pk"]))
-        if not 0 < lookup["pk"] < 2**63:  # type: ignore[operator]
-            raise Http404
-        return qs.get(**lookup)
+        return qs.get(**{**lookup, "pk": pk})
     except (qs.model.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404 from None
 

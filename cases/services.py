@@ -42,7 +42,16 @@ from cases.selectors import User, pii_actor
 from cases.signals import access_log_purged, case_opened, consent_withdrawn
 from cases.validation import NOTE_MAX, text_validate
 from centers.models import CenterKind
-from core.errors import Conflict, DomainError, DuplicateClient, InvalidInput, InvalidTransition, NotFound, RowError
+from core.errors import (
+    Conflict,
+    DomainError,
+    DuplicateClient,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    RowError,
+)
 from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
@@ -600,7 +609,10 @@ def pii_access_log_write(
     action: str = AccessAction.READ,
     reason: str = "",
 ) -> int:
-    """One chained row per client whose personal data `user` read, wrote, printed or downloaded through `view`."""
+    """One chained row per client whose personal data `user` read, wrote, printed or downloaded through `view`.
+
+    Records, never decides: the caller has already checked that `user` may do what is recorded (a center's
+    staff reading a client, the privacy officer downloading the ledgers)."""
     ids = []
     for c in clients:
         pk = c.pk if isinstance(c, Client) else int(c)
@@ -610,10 +622,12 @@ def pii_access_log_write(
         return 0
     if action not in AccessAction.values:
         raise ValueError(f"unknown access action {action!r}")
+    if not getattr(user, "is_authenticated", False) or user.pk is None:
+        raise PermissionDenied(_("Log in first."))
     ip = _ip(ip_address)
     entries = [
         access_log.Entry(
-            user_id=_user_id(user), client_id=pk, action=action, view=view[:100], ip_address=ip, reason=reason[:500]
+            user_id=int(user.pk), client_id=pk, action=action, view=view[:100], ip_address=ip, reason=reason[:500]
         )
         for pk in ids
     ]

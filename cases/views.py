@@ -25,6 +25,7 @@ from cases.needs import needs_by_domain
 from cases.services import CONSENT_RETENTION_YEARS
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateClient
+from core.http import client_ip
 
 
 def center_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -40,12 +41,8 @@ def center_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     return wrapper
 
 
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def _log(request: HttpRequest, clients: Any, view: str) -> None:
-    services.pii_access_log_write(user=request.user, clients=clients, view=view, ip_address=_ip(request))
+    services.pii_access_log_write(user=request.user, clients=clients, view=view, ip_address=client_ip(request))
 
 
 def _intake_context(request: HttpRequest, form: IntakeForm, selected: Client | None, **extra: Any) -> dict[str, Any]:

@@ -74,7 +74,9 @@ def _qr_data_uri(text: str) -> str:
 def otp_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not staff_may_use_otp(user):  # type: ignore[arg-type]
-        messages.error(request, _("A second factor is offered to center managers and administrators only."))
+        messages.error(
+            request, _("A second factor is offered to center managers, privacy officers and administrators only.")
+        )
         return redirect("home")
     action = request.POST.get("action")
     form = OTPTokenForm(request.POST if action == "confirm" else None)

@@ -367,7 +367,7 @@ def staff_create_or_update(
 # --- Account security: password change and the optional TOTP second factor. ---
 
 # Roles that may (and, once enrolled, must) use a second factor.
-OTP_ROLES = frozenset({Role.CENTER_MANAGER, Role.ADMIN})
+OTP_ROLES = frozenset({Role.CENTER_MANAGER, Role.PRIVACY_OFFICER, Role.ADMIN})
 
 
 def staff_change_password(*, user: AbstractUser, old_password: str, new_password: str) -> None:

@@ -10,6 +10,16 @@ from django.db.models import Model
 from core.errors import InvalidInput
 
 
+def parse_pk(value: object) -> int | None:
+    """A primary key from a path or a body ("12", 12), or None for anything no row can have ("abc", 0, 2**63):
+    the caller answers 404 rather than let the database raise on an out-of-range integer."""
+    try:
+        pk = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
 def full_clean_or_invalid(instance: Model, *, exclude: Iterable[str] = (), validate_unique: bool = True) -> None:
     """`instance.full_clean()` (field checks and the model's own `clean()` invariants) for a service:
     a broken rule becomes InvalidInput naming the first field, as every other service error does."""

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 
 from cases.models import AccessAction, PiiAccessLog
 from centers.models import Role
-from centers.selectors import actor_for
-from core.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.queueing import enqueue_on_commit
+from privacy.officer import require_officer
 from privacy.retention_models import AccessFlag, AccessReview, FlagKind
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -60,11 +60,6 @@ def is_office_hours(at: dt.datetime) -> bool:
     if local.weekday() >= 5 or local.date() in holidays.country_holidays("KR", years=local.year):
         return False
     return start <= local.hour < end
-
-
-def _require_officer(user: Any) -> None:
-    if actor_for(user).role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied(_("Only the privacy officer can do this."))
 
 
 def _flag(
@@ -191,7 +186,7 @@ def review_compute(*, month: dt.date, now: dt.datetime | None = None) -> AccessR
 
 
 def review_note(*, user: Any, flag_id: int, note: str) -> AccessFlag:
-    _require_officer(user)
+    require_officer(user)
     with transaction.atomic():
         flag = AccessFlag.objects.select_related("review").select_for_update().filter(pk=flag_id).first()
         if flag is None:
@@ -204,7 +199,7 @@ def review_note(*, user: Any, flag_id: int, note: str) -> AccessFlag:
 
 
 def review_signoff(*, user: Any, month: dt.date, conclusion: str) -> AccessReview:
-    _require_officer(user)
+    require_officer(user)
     month = month_start(month)
     today = timezone.localdate()
     if month >= month_start(today):

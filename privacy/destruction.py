@@ -39,9 +39,8 @@ from cases.models import (
     Need,
     ProcessingStop,
 )
-from centers.models import Role
-from centers.selectors import actor_for
-from core.errors import FourEyes, InvalidTransition, NotFound, PermissionDenied
+from core.errors import FourEyes, InvalidTransition, NotFound
+from privacy.officer import require_officer
 from privacy.requests import erasure_granted_client_ids
 from privacy.requests_models import SubjectRequest
 from privacy.retention import BATCH_TYPES, METHODS, coarse_birth_date, years_before, years_for
@@ -58,12 +57,6 @@ from privacy.retention_models import (
     RetentionHold,
 )
 from referral.models import Referral, ReferralEvent, ReferralPosting
-
-
-def _require_officer(user: Any) -> None:
-    if actor_for(user).role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied(_("Only the privacy officer can do this."))
-
 
 # --- what is due ------------------------------------------------------------------------------------------
 
@@ -227,7 +220,7 @@ def destruction_propose(*, by: Any = None, now: dt.datetime | None = None) -> De
 
 @transaction.atomic
 def destruction_approve(*, user: Any, batch_id: int) -> DestructionBatch:
-    _require_officer(user)
+    require_officer(user)
     batch = DestructionBatch.objects.select_for_update().filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(_("Not found."))
@@ -378,7 +371,7 @@ def retention_hold_set(
     *, user: Any, client_id: int, basis: str, note: str = "", until: dt.date | None = None
 ) -> RetentionHold:
     """Flag a client's records as kept under another law (Act §21③): destruction skips them, naming the basis."""
-    _require_officer(user)
+    require_officer(user)
     if basis not in KeepBasis.values:
         from core.errors import InvalidInput
 

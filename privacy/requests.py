@@ -33,6 +33,7 @@ from cases.services import consent_withdraw, pii_access_log_write
 from centers.models import Center, Desk, Role
 from centers.selectors import Actor, actor_for
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.orm import parse_pk
 from core.queueing import enqueue_on_commit
 from privacy.requests_models import (
     Decision,
@@ -80,11 +81,8 @@ def request_list_for(user: Any) -> QuerySet[SubjectRequest]:
 
 
 def _pk(value: object) -> int:
-    try:
-        pk = int(str(value))
-    except (TypeError, ValueError):
-        raise NotFound(_("Not found.")) from None
-    if not 0 < pk < 2**63:
+    pk = parse_pk(value)
+    if pk is None:
         raise NotFound(_("Not found."))
     return pk
 

@@ -18,11 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.models import AccessAction
-from cases.selectors import client_get_for_user
+from cases.selectors import client_get_for_user, pii_actor
 from cases.services import pii_access_log_write
 from core.api import Pagination
 from core.errors import InvalidInput, NotFound
+from core.http import client_ip
 from privacy import requests as svc
+from privacy.access_records import csv_cell, export_csv_reason
 from privacy.access_report import access_report_pdf, report_filename
 from privacy.requests_models import (
     Decision,
@@ -33,10 +35,6 @@ from privacy.requests_models import (
     RequestStatus,
     SubjectRequest,
 )
-
-
-def _ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -114,7 +112,7 @@ class ClientRequestsView(APIView):
             identity_check=data.validated_data["identity_check"],
             received_at=data.validated_data.get("received_at"),
             note=data.validated_data.get("note", ""),
-            ip_address=_ip(request),
+            ip_address=client_ip(request),
         )
         return Response(RequestSerializer(made).data, status=201)
 
@@ -167,7 +165,11 @@ class RequestAnswerView(APIView):
 
 
 def report_response(user: Any, request_id: object, ip_address: str | None) -> HttpResponse:
-    """The 열람 report's PDF for an access request, with its print record (API and page share it)."""
+    """The 열람 report's PDF for an access request, with its print record (API and page share it).
+
+    The report holds the person's cases and data: the client's center prints it and hands it over; the
+    privacy officer, who never reads case content, answers the request but does not open the report."""
+    pii_actor(user)
     req = svc.request_get_for(user, request_id)
     if req.kind != RequestKind.ACCESS:
         raise NotFound("Only an access request has a report.")
@@ -185,7 +187,7 @@ def report_response(user: Any, request_id: object, ip_address: str | None) -> Ht
 class RequestReportView(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The access report (PDF)")
     def get(self, request: Request, id: int, format: str | None = None) -> HttpResponse:
-        return report_response(request.user, id, _ip(request))
+        return report_response(request.user, id, client_ip(request))
 
 
 class ClientProvisionsView(APIView):
@@ -210,19 +212,19 @@ PROVISION_HEADERS = [
 ]
 
 
-def _cell(value: object) -> str:
-    text = str(value if value is not None else "")
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 class ProvisionExportView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE)],
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("reason", OpenApiTypes.STR, required=True, description="Why (recorded)"),
+        ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
         summary="The provision ledger as CSV (privacy officer)",
     )
     def get(self, request: Request, format: str | None = None) -> HttpResponse:
         qs = svc.provisions_all(request.user)
+        reason = export_csv_reason(request.query_params.get("reason"))
         for param, lookup in (("from", "at__date__gte"), ("to", "at__date__lte")):
             value = request.query_params.get(param)
             if value:
@@ -234,14 +236,23 @@ class ProvisionExportView(APIView):
         out.write("\ufeff")
         writer = csv.writer(out)
         writer.writerow(PROVISION_HEADERS)
+        clients: list[int] = []
         for p in qs.iterator():
+            if p.client_id:
+                clients.append(p.client_id)
             writer.writerow(
                 [
-                    _cell(timezone.localtime(p.at).strftime("%Y-%m-%d %H:%M")), _cell(p.system), _cell(p.recipient),
-                    _cell(p.recipient_kind), _cell(p.purpose), _cell(p.legal_basis), _cell(", ".join(p.items)),
-                    _cell(p.method), _cell(p.limits), _cell(p.referral_id or ""), _cell(p.client_id or ""),
+                    csv_cell(timezone.localtime(p.at).strftime("%Y-%m-%d %H:%M")), csv_cell(p.system), csv_cell(p.recipient),
+                    csv_cell(p.recipient_kind), csv_cell(p.purpose), csv_cell(p.legal_basis), csv_cell(", ".join(p.items)),
+                    csv_cell(p.method), csv_cell(p.limits), csv_cell(p.referral_id or ""), csv_cell(p.client_id or ""),
                 ]
             )  # fmt: skip
+        # Each row names a client: the file is a download of personal data, recorded with its reason.
+        pii_access_log_write(
+            user=request.user, clients=clients, view="privacy:provisions_export", ip_address=client_ip(request),
+            action=AccessAction.DOWNLOAD, reason=reason,
+        )  # fmt: skip
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="yeongye-provisions.csv"'
+        response["Cache-Control"] = "no-store"
         return response

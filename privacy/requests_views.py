@@ -20,6 +20,7 @@ from cases.selectors import client_get_for_user
 from centers.models import Role
 from centers.selectors import actor_for
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.http import client_ip
 from privacy import requests as svc
 from privacy.requests_api import report_response
 from privacy.requests_models import (
@@ -29,10 +30,6 @@ from privacy.requests_models import (
     RequestKind,
     RequestStatus,
 )
-
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def _staff_or_officer(request: HttpRequest) -> None:
@@ -122,7 +119,7 @@ def request_answer(request: HttpRequest, pk: int) -> HttpResponse:
 def request_report(request: HttpRequest, pk: int) -> HttpResponse:
     _staff_or_officer(request)
     try:
-        return report_response(request.user, pk, _ip(request))
+        return report_response(request.user, pk, client_ip(request))
     except NotFound:
         raise Http404 from None
     except PermissionDenied as e:
@@ -157,7 +154,7 @@ def request_new(request: HttpRequest, client_id: int) -> HttpResponse:
                 identity_check=form["identity_check"],
                 received_at=received,
                 note=form["note"],
-                ip_address=_ip(request),
+                ip_address=client_ip(request),
             )
         except DomainError as e:
             messages.error(request, e.detail)

@@ -10,5 +10,8 @@ urlpatterns = [
     path("review/", views.review, name="review"),
     path("review/flags/<int:pk>/note/", views.review_note_view, name="review_note"),
     path("review/signoff/", views.review_signoff_view, name="review_signoff"),
+    path("access-log/", views.access_log, name="access_log"),
+    path("access-log/verify/", views.access_log_verify_view, name="access_log_verify"),
+    path("access-log/export/", views.access_log_export_view, name="access_log_export"),
     path("permissions/", views.permission_history, name="permission_history"),
 ]

@@ -10,15 +10,21 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cases.models import AccessAction
 from centers.models import PermissionChange, Role
 from centers.selectors import actor_for
 from core.errors import DomainError
+from core.http import client_ip
+from privacy import access_records
 from privacy import selectors_retention as sel
 from privacy.access_review import month_start, previous_month, review_note, review_signoff
 from privacy.destruction import destruction_approve, retention_hold_set
@@ -161,8 +167,6 @@ def review_note_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _review_url() -> str:
-    from django.urls import reverse
-
     return reverse("retention:review")
 
 
@@ -190,3 +194,61 @@ def permission_history(request: HttpRequest) -> HttpResponse:
         "privacy/retention/permission_history.html",
         {"rows": sel.permission_rows(rows[:200]), "who": who},
     )
+
+
+# --- The access records (safeguard notice §8) ---
+
+ACCESS_LOG_PAGE_SIZE = 100
+
+
+def _access_log_context(request: HttpRequest) -> dict[str, Any]:
+    try:
+        f = access_records.access_log_filter_parse(request.GET)
+        error = ""
+    except DomainError as exc:
+        f, error = access_records.AccessLogFilter(), f"{exc.detail}"
+    page = Paginator(access_records.access_log_rows(request.user, f), ACCESS_LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return {
+        "f": f,
+        "error": error,
+        "page": page,
+        "query": urlencode(f.as_query()),
+        "actions": AccessAction.choices,
+        "usernames": access_records.staff_usernames(),
+        "reason_max": access_records.REASON_MAX,
+    }
+
+
+@officer_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    ctx = _access_log_context(request)
+    return render(request, "privacy/retention/access_log.html", ctx, status=400 if ctx["error"] else 200)
+
+
+@officer_required
+def access_log_verify_view(request: HttpRequest) -> HttpResponse:
+    """Reads only (the chain is walked, nothing is written): a GET, and the page shows the verdict."""
+    ctx = _access_log_context(request)
+    ctx["verdict"] = access_records.access_log_verify(request.user)
+    return render(request, "privacy/retention/access_log.html", ctx)
+
+
+@require_POST
+@officer_required
+def access_log_export_view(request: HttpRequest) -> HttpResponse:
+    """A POST: the download writes its records. The filters come with the form; the file answers directly."""
+    try:
+        f = access_records.access_log_filter_parse(request.POST)
+        text = access_records.access_log_export(
+            user=request.user, f=f, reason=request.POST.get("reason", ""), ip=client_ip(request)
+        )
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        keep = {k: request.POST.get(k, "") for k in ("user", "client", "action", "from", "to")}
+        return redirect(f"{reverse('retention:access_log')}?{urlencode({k: v for k, v in keep.items() if v})}")
+    response = HttpResponse(text.encode(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="yeongye-access-log-{timezone.localdate():%Y%m%d}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -22,6 +22,7 @@ from centers.api import DeskFilter, DeskSerializer
 from centers.models import Desk
 from centers.slots import MAX_DAYS_AHEAD, MAX_RANGE_DAYS
 from core.api import ModelSerializer
+from core.http import client_ip
 from referral import lifecycle, selectors, services
 from referral.lifecycle import Action, ActionInput, Assignee
 from referral.models import Priority, Referral, ReferralEvent, ReferralPosting
@@ -260,7 +261,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         referral = selectors.referral_get_for_api(request.user, self._pk())
         services.referral_pii_read(
-            by=_by(request), referral=referral, view="api:referral-detail", ip=request.META.get("REMOTE_ADDR")
+            by=_by(request), referral=referral, view="api:referral-detail", ip=client_ip(request)
         )
         return Response(ReferralDetailSerializer(referral, context={"request": request}).data)
 
@@ -331,7 +332,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         referral = selectors.referral_get_for_slip(request.user, self._pk())
         pdf = slip_pdf(referral)
         services.referral_slip_print(
-            by=_by(request), referral=referral, view="api:referral-slip", ip=request.META.get("REMOTE_ADDR")
+            by=_by(request), referral=referral, view="api:referral-slip", ip=client_ip(request)
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{slip_filename(referral)}"'

@@ -25,6 +25,7 @@ from django_htmx.middleware import HtmxDetails
 from centers.models import Service, staff_name
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, InvalidInput, PermissionDenied
+from core.http import client_ip
 from jobs.selectors import postings_latest_low_risk
 from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
@@ -300,9 +301,7 @@ def detail(request: StaffRequest, pk: int) -> HttpResponse:
         referral = selectors.referral_get_for(request.user, pk)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
-    services.referral_pii_read(
-        by=request.user, referral=referral, view="referral:detail", ip=request.META.get("REMOTE_ADDR")
-    )
+    services.referral_pii_read(by=request.user, referral=referral, view="referral:detail", ip=client_ip(request))
     actor = actor_for(request.user)
     needs = (
         list(referral.case.needs.filter(domain=referral.service.domain))
@@ -403,9 +402,7 @@ def slip(request: StaffRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     pdf = slip_pdf(referral)
-    services.referral_slip_print(
-        by=request.user, referral=referral, view="referral:slip", ip=request.META.get("REMOTE_ADDR")
-    )
+    services.referral_slip_print(by=request.user, referral=referral, view="referral:slip", ip=client_ip(request))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{slip_filename(referral)}"'
     return response
@@ -551,9 +548,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if reason is not None:
         try:
-            content = import_report_download(
-                user=request.user, batch=batch, reason=reason, ip=request.META.get("REMOTE_ADDR")
-            )
+            content = import_report_download(user=request.user, batch=batch, reason=reason, ip=client_ip(request))
         except DomainError as exc:
             error = exc.detail
         else:
@@ -680,7 +675,7 @@ def appointments_day(request: StaffRequest) -> HttpResponse:
     for a in rows:
         a.referral.label = status_label(a.referral.status, a.referral.to_desk_id is not None)  # type: ignore[attr-defined]
     services.appointments_pii_read(
-        by=request.user, client_ids=[a.referral.client_id for a in rows], ip=request.META.get("REMOTE_ADDR")
+        by=request.user, client_ids=[a.referral.client_id for a in rows], ip=client_ip(request)
     )
     return render(
         request,

@@ -138,6 +138,7 @@ def ordinary_data(counselor, make_staff, django_capture_on_commit_callbacks):
         "consented": consented,
         "batch": batch,
         "posting": posting,
+        "staff": counselor,
     }
 
 
@@ -165,6 +166,8 @@ def _path_values(path: str, data: dict) -> list[dict]:
         return [{"id": data["posting"].pk}]
     if path.startswith("/api/v1/privacy/requests/"):
         return [{"id": data["subject_request"].pk}]
+    if path.startswith("/api/v1/staff/"):
+        return [{"id": data["staff"].pk}]
     raise AssertionError(f"no seeded row for {path}: add one to ordinary_data")
 
 
@@ -180,6 +183,8 @@ def _query(path: str) -> dict[str, str]:
 
         today = timezone.localdate()
         return {"from": today.isoformat(), "to": (today + dt.timedelta(days=6)).isoformat()}
+    if path in ("/api/v1/privacy/provisions/", "/api/v1/privacy/access-log/export/"):
+        return {"reason": "정기 점검"}
     return {}
 
 
@@ -202,13 +207,15 @@ def test_every_read_of_ordinary_data_answers_as_documented(
     reads += [("/api/v1/stats/monthly/", {}, {"group": group}) for group, _label in GROUPS]
     # The suspect-workplace list is the ministry reviewers' (a counselor gets 403 there, by design).
     ministry_token = Token.objects.get_or_create(user=ministry_user)[0].key
-    # The whole provision ledger is the privacy officer's.
+    # The ledgers, the access records, the reviews and the permission history are the privacy officer's.
     officer_token = Token.objects.get_or_create(user=make_staff("privacy_officer", None, username="fuzz_officer"))[
         0
     ].key
     for path, values, query in reads:
         token = ministry_token if path.startswith("/api/v1/jobs/suspects/") else counselor_token
-        if path == "/api/v1/privacy/provisions/":
+        if path.startswith(("/api/v1/privacy/provisions/", "/api/v1/privacy/access-log/", "/api/v1/staff/")):
+            token = officer_token
+        if path.startswith(("/api/v1/privacy/destructions/", "/api/v1/privacy/reviews/")):
             token = officer_token
         try:
             response = _call(schema[path]["GET"].Case(path_parameters=values, query=query), token)

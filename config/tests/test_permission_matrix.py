@@ -44,11 +44,12 @@ from cases.models import Case, CaseNote, Client, Consent, ImportBatch
 from cases.tests.factories import valid_rrn
 from centers.models import Center
 from jobs import services as job_services
+from privacy.access_review import month_start, previous_month
 from privacy.requests_models import SubjectRequest
 from referral import services as referral_services
 from referral.models import Appointment, Referral, ReferralEvent
 
-ROLES = ("counselor", "center_manager", "ministry", "admin", "anonymous")
+ROLES = ("counselor", "center_manager", "ministry", "admin", "privacy_officer", "anonymous")
 CENTER_ROLES = ("counselor", "center_manager")
 A, M = "counselor", "center_manager"
 
@@ -96,6 +97,8 @@ NEVER = [OWN_RRN_SERIAL, OTHER_RRN_SERIAL]
 # --- The expected table. --------------------------------------------------------------------------------
 # A value is a status code for every scope, or {scope: status}. 302 for anonymous pages = to the login page.
 Expect = int | dict[str, int]
+# The privacy officer reads logs, ledgers and requests, never case content (the defaults for the role are
+# set after the table, below).
 DENY_PII = {"ministry": 403, "admin": 403, "anonymous": 401}
 API: dict[tuple[str, str], dict[str, Expect]] = {
     # Auth: the token endpoint takes credentials, not a session (tested in centers/tests).
@@ -210,22 +213,25 @@ API[("GET", "/api/v1/jobs/suspects/")] = {A: 403, M: 403, "ministry": 200, "admi
 
 # Query strings an operation needs to answer at all (the slots of the coming week).
 API_QUERY: dict[str, dict[str, str]] = {
+    # Downloads of personal data say why (recorded with the download).
+    "/api/v1/privacy/provisions/": {"reason": "정기 점검"},
+    "/api/v1/privacy/access-log/export/": {"reason": "정기 점검"},
     "/api/v1/desks/{id}/slots/": {
         "from": timezone.localdate().isoformat(),
         "to": (timezone.localdate() + dt.timedelta(days=6)).isoformat(),
-    }
+    },
 }
 
 
-def _known_roles(expect: dict[str, Expect]) -> dict[str, Expect]:
-    """Entries that name roles ROLES may not list yet (privacy_officer arrives on a parallel branch)."""
-    return {role: v for role, v in expect.items() if role in ROLES}
-
-
 # Retention and destruction: only the privacy officer approves a batch (four eyes: the system proposed it).
-API[("POST", "/api/v1/privacy/destructions/{id}/approve/")] = _known_roles(
-    {A: 403, M: 403, "ministry": 403, "admin": 403, "privacy_officer": 200, "anonymous": 401}
-)
+API[("POST", "/api/v1/privacy/destructions/{id}/approve/")] = {
+    A: 403,
+    M: 403,
+    "ministry": 403,
+    "admin": 403,
+    "privacy_officer": 200,
+    "anonymous": 401,
+}
 
 # The person's requests: recorded by the client's center, answered by a manager or the privacy officer (the
 # counselor may not); the provision ledger per client for the center, the whole ledger for the officer only.
@@ -238,11 +244,32 @@ API[("GET", "/api/v1/clients/{id}/provisions/")] = {
     A: {"own": 200, "other": 404},
     M: {"own": 200, "other": 404},
     **DENY_PII,
+    "privacy_officer": 200,  # every client's ledger (ids and organizations, no name)
 }
-API[("GET", "/api/v1/privacy/requests/")] = {A: 200, M: 200, **DENY_PII}
-API[("POST", "/api/v1/privacy/requests/{id}/answer/")] = {A: 403, M: 200, **DENY_PII}
-API[("GET", "/api/v1/privacy/requests/{id}/report/")] = {A: 200, M: 200, **DENY_PII}
-API[("GET", "/api/v1/privacy/provisions/")] = {A: 403, M: 403, **DENY_PII}
+API[("GET", "/api/v1/privacy/requests/")] = {A: 200, M: 200, **DENY_PII, "privacy_officer": 200}
+API[("POST", "/api/v1/privacy/requests/{id}/answer/")] = {A: 403, M: 200, **DENY_PII, "privacy_officer": 200}
+# The report holds the person's cases: the center prints it, the officer does not read it.
+API[("GET", "/api/v1/privacy/requests/{id}/report/")] = {A: 200, M: 200, **DENY_PII, "privacy_officer": 403}
+API[("GET", "/api/v1/privacy/provisions/")] = {A: 403, M: 403, **DENY_PII, "privacy_officer": 200}
+# The privacy officer's own: access records, their chain, the destruction ledger, the monthly review.
+_OFFICER_ONLY: dict[str, Expect] = {A: 403, M: 403, **DENY_PII, "privacy_officer": 200}
+for _path in (
+    "/api/v1/privacy/access-log/",
+    "/api/v1/privacy/access-log/verify/",
+    "/api/v1/privacy/access-log/export/",
+    "/api/v1/privacy/destructions/",
+    "/api/v1/privacy/reviews/",
+):
+    API[("GET", _path)] = _OFFICER_ONLY
+API[("POST", "/api/v1/privacy/reviews/{month}/sign/")] = _OFFICER_ONLY
+# The permission history: the administrators' and the privacy officer's.
+API[("GET", "/api/v1/staff/{id}/permission-history/")] = {
+    A: 403,
+    M: 403,
+    **DENY_PII,
+    "admin": 200,
+    "privacy_officer": 200,
+}
 
 # API URLs that are not operations of the schema, by URL name.
 API_EXTRA: dict[tuple[str, str], dict[str, Expect]] = {
@@ -404,16 +431,20 @@ for _name, _ok in (
     ("retention:destructions", 200),
     ("retention:destruction_detail", 200),
     ("retention:review", 200),
+    ("retention:access_log", 200),
+    ("retention:access_log_verify", 200),
 ):
-    PAGES[("GET", _name)] = _known_roles({**_OFFICER_PAGE, "privacy_officer": _ok})
+    PAGES[("GET", _name)] = {**_OFFICER_PAGE, "privacy_officer": _ok}
 for _name in (
     "retention:destruction_approve",
     "retention:hold_add",
     "retention:review_note",
     "retention:review_signoff",
 ):
-    PAGES[("POST", _name)] = _known_roles({**_OFFICER_PAGE, "privacy_officer": 302})
-PAGES[("GET", "retention:permission_history")] = _known_roles({**_OFFICER_PAGE, "admin": 200, "privacy_officer": 200})
+    PAGES[("POST", _name)] = {**_OFFICER_PAGE, "privacy_officer": 302}
+# The access-log export answers with the file itself.
+PAGES[("POST", "retention:access_log_export")] = {**_OFFICER_PAGE, "privacy_officer": 200}
+PAGES[("GET", "retention:permission_history")] = {**_OFFICER_PAGE, "admin": 200, "privacy_officer": 200}
 
 # The person's requests: the client's center records and reads them, a manager (or the privacy officer) answers.
 _REQUEST_PAGE: dict[str, Expect] = {
@@ -424,10 +455,10 @@ _REQUEST_PAGE: dict[str, Expect] = {
     "anonymous": LOGIN,
     "privacy_officer": 200,
 }
-PAGES[("GET", "privacy:request_list")] = _known_roles(_REQUEST_PAGE)
-PAGES[("GET", "privacy:request_detail")] = _known_roles(_REQUEST_PAGE)
-PAGES[("GET", "privacy:request_report")] = _known_roles(_REQUEST_PAGE)
-PAGES[("POST", "privacy:request_answer")] = _known_roles({**_REQUEST_PAGE, A: 403, M: 302, "privacy_officer": 302})
+PAGES[("GET", "privacy:request_list")] = _REQUEST_PAGE
+PAGES[("GET", "privacy:request_detail")] = _REQUEST_PAGE
+PAGES[("GET", "privacy:request_report")] = {**_REQUEST_PAGE, "privacy_officer": 403}
+PAGES[("POST", "privacy:request_answer")] = {**_REQUEST_PAGE, A: 403, M: 302, "privacy_officer": 302}
 PAGES[("GET", "privacy:request_new")] = {A: {"own": 200, "other": 404}, M: {"own": 200, "other": 404}, **DENY_PII_PAGE}
 PAGES[("POST", "privacy:request_new")] = {A: {"own": 302, "other": 404}, M: {"own": 302, "other": 404}, **DENY_PII_PAGE}
 
@@ -468,6 +499,24 @@ PROBES: list[tuple[str, str, dict[str, str], dict[str, Expect]]] = [
         {A: 200, M: 200, "ministry": 200, "admin": 200, "anonymous": 401},
     ),
 ]
+
+
+# Job postings and statistics are the work of center staff, reviewers and administrators, not the privacy
+# officer's (who never reads case content; statistics are the ministry's): refused.
+for _table in (API, API_EXTRA, PAGES):
+    for (_method, _where), _expect in _table.items():
+        if _where.startswith(("/api/v1/jobs/", "/api/v1/stats/", "jobs:", "stats:")):
+            _expect.setdefault("privacy_officer", 403)
+for _method, _where, _query, _expect in PROBES:
+    if _where.startswith("/api/v1/stats/"):
+        _expect.setdefault("privacy_officer", 403)
+# Elsewhere the officer, of no center like the administrator, holds no client, case or referral: the
+# administrator's answer, unless the entry names the officer.
+for _table in (API, API_EXTRA, PAGES):
+    for _expect in _table.values():
+        _expect.setdefault("privacy_officer", _expect["admin"])
+for _method, _where, _query, _expect in PROBES:
+    _expect.setdefault("privacy_officer", _expect["admin"])
 
 
 # --- The world every row starts from. -------------------------------------------------------------------
@@ -570,6 +619,7 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
         M: make_staff("center_manager", "EW-SEOUL-GWANAK", username="matrix_manager"),
         "ministry": make_staff("ministry", None, username="matrix_ministry"),
         "admin": make_staff("admin", None, username="matrix_admin"),
+        "privacy_officer": make_staff("privacy_officer", None, username="matrix_officer"),
         "anonymous": None,
     }
     mf = make_staff("counselor", "MF-SEOUL-GWANAK", username="matrix_mf")
@@ -678,6 +728,7 @@ def world(directory, make_staff, django_capture_on_commit_callbacks, settings) -
         # /api/v1/jobs/postings/{id}/: the path's fourth segment names the kind ("jobs" → "job").
         "job": {"none": posting.pk},
         "employer": {"none": posting.employer_id or 0},
+        "staff": {"none": users[A].pk},
     }
     return World(users=users, ids=ids, extra={"received": received})
 
@@ -804,7 +855,7 @@ def _body_text(resp: Any) -> str:
 
 def _leaks(text: str, role: str) -> list[str]:
     forbidden = list(NEVER)
-    if role in ("ministry", "admin", "anonymous"):
+    if role in ("ministry", "admin", "privacy_officer", "anonymous"):
         forbidden += ALL_PII
     else:
         forbidden += NOT_FOR_OWN_CENTER
@@ -832,6 +883,7 @@ def _api_call(key: tuple[str, str], world: World, role: str, scope: str, suffix:
         pk = _referral_id(world, scope, action) if kind == "referral" else world.ids[kind][scope]
         path = path.replace("{id}", str(pk))
     path = path.replace("{code}", "debt_adjustment")
+    path = path.replace("{month}", f"{previous_month(month_start(timezone.localdate())):%Y-%m}")
     if suffix:
         path = path.rstrip("/") + suffix
 
@@ -854,7 +906,7 @@ def _check(results: list[str], label: str, role: str, scope: str, want: int, got
     leaks = _leaks(body, role)
     if leaks:
         results.append(f"{label} as {role}/{scope}: LEAKS {leaks}")
-    if changed and (scope == "other" or want >= 400 or role in ("ministry", "admin", "anonymous")):
+    if changed and (scope == "other" or want >= 400 or role in ("ministry", "admin", "privacy_officer", "anonymous")):
         if not (label.startswith("POST /api/v1/auth/") or label.startswith("POST logout")):
             results.append(f"{label} as {role}/{scope}: a refused request changed rows")
 
@@ -968,6 +1020,8 @@ def _page_body(name: str, world: World, scope: str) -> dict[str, Any]:
         return {"client": world.ids["client"]["own"], "basis": "litigation"}
     if name == "retention:review_note":
         return {"note": "확인함", "month": ""}
+    if name == "retention:access_log_export":
+        return {"reason": "정기 점검"}
     if name == "retention:review_signoff":
         from privacy.access_review import month_start, previous_month
 

@@ -9,7 +9,7 @@ import pytest
 
 from cases import access_log
 from cases import services as case_services
-from cases.models import DESTROYED_NAME, Client, Consent
+from cases.models import DESTROYED_NAME, Client, Consent, PiiAccessLog
 from cases.tests.factories import make_case
 from centers.services import staff_create_or_update
 from privacy.destruction import destruction_propose
@@ -90,3 +90,22 @@ def test_the_privacy_officer_reviews_a_month_and_approves_a_destruction(login_pa
     page.goto("/privacy/retention/permissions/")
     assert "browser_new" in page.locator("[data-testid=permission-history]").inner_text()
     _shot(page, "permission_history")
+
+    # The access records: the officer filters one client's rows, verifies the chain, downloads them with a reason.
+    page.goto("/privacy/retention/access-log/")
+    assert page.locator("h1").inner_text() == "접속기록"
+    page.fill("input[name=client]", str(case.client_id))
+    page.select_option("select[name=action]", "download")
+    page.click("[data-testid=access-log-filter] button")
+    page.wait_for_load_state("networkidle")
+    table = page.locator("[data-testid=access-log]").inner_text()
+    assert "다운로드" in table and counselor.username in table and "조회" not in table.split("\n", 1)[1]
+    page.click("[data-testid=verify]")
+    page.wait_for_load_state("networkidle")
+    assert "위변조 없음" in page.locator("[data-testid=chain-ok]").inner_text()
+    _shot(page, "access_log")
+    page.fill("[data-testid=export-form] input[name=reason]", "11월 정기 점검")
+    with page.expect_download() as download:
+        page.click("[data-testid=export-form] button")
+    assert download.value.suggested_filename.startswith("yeongye-access-log-")
+    assert PiiAccessLog.objects.filter(user=officer, action="download", reason="11월 정기 점검").exists()

@@ -204,9 +204,18 @@ def test_a_referral_reaching_another_organization_writes_the_provision_ledger_an
     with pytest.raises(DatabaseError), transaction.atomic():
         Provision.objects.all().delete()
     # The officer exports the ledger; another center does not see this client's.
-    export = api_for(officer).get("/api/v1/privacy/provisions/")
+    # A download of personal data: it says why, and the reason is stored with one download record per client.
+    refused = api_for(officer).get("/api/v1/privacy/provisions/")
+    assert refused.status_code == 400 and "reason" in refused.json()
+    export = api_for(officer).get("/api/v1/privacy/provisions/", {"reason": "감사 대응 자료"})
     assert export.status_code == 200 and first.to_desk.name in export.content.decode("utf-8-sig")
-    assert api_for(counselor).get("/api/v1/privacy/provisions/").status_code == 403
+    record = PiiAccessLog.objects.filter(action="download", user=officer).get()
+    assert (record.client_id, record.reason, record.view) == (
+        case.client_id,
+        "감사 대응 자료",
+        "privacy:provisions_export",
+    )
+    assert api_for(counselor).get("/api/v1/privacy/provisions/", {"reason": "x"}).status_code == 403
 
 
 def test_a_re_route_after_a_decline_is_a_second_provision(counselor, make_staff):
