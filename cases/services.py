@@ -52,6 +52,7 @@ from core.errors import (
     PermissionDenied,
     RowError,
 )
+from core.http import current_address, current_where, first_in_request
 from core.orm import prefetched
 
 # How long a consent holds unless withdrawn; the notice on the intake page states the same period.
@@ -204,6 +205,7 @@ def client_register(*, user: User, facts: ClientFacts) -> Client:
     if rrn_hash is None:
         # The advisory lock serializes the name/birth/phone check; without an RRN no unique key can race.
         client.save()
+        access_record_write(user, [client.pk], AccessAction.CREATE)
         return client
     try:
         with transaction.atomic():
@@ -214,6 +216,7 @@ def client_register(*, user: User, facts: ClientFacts) -> Client:
             center_id=center_id, rrn_hash=rrn_hash, name=facts.name, birth_date=facts.birth_date, phone=facts.phone
         )
         raise
+    access_record_write(user, [client.pk], AccessAction.CREATE)
     return client
 
 
@@ -277,6 +280,7 @@ def client_update(*, user: User, client: Client, facts: ClientSituation) -> Clie
         setattr(client, key, value)
     if changed:
         client.save(update_fields=[*changed.keys(), "updated_at"])
+        access_record_write(user, [client.pk], AccessAction.UPDATE)
     return client
 
 
@@ -352,6 +356,7 @@ def consent_record(
     consent.save(force_insert=True)
     if consent.purpose == ConsentPurpose.COLLECTION:
         _collection_consent_given([client])
+    access_record_write(user, [client.pk], AccessAction.CREATE)
     return consent
 
 
@@ -408,6 +413,7 @@ def consent_withdraw(*, user: User, consent: Consent) -> Consent:
     if consent.purpose == ConsentPurpose.COLLECTION:
         _collection_consent_withdrawn(consent)
     consent_withdrawn.send(sender=Consent, consent=consent, by=user)
+    access_record_write(user, [consent.client_id], AccessAction.UPDATE)
     return consent
 
 
@@ -499,6 +505,7 @@ def case_open(*, user: User, client: Client, opening: CaseOpening, opened_at: dt
     need_rows = _needs_of(case, opening)
     Need.objects.bulk_create(need_rows)
     case_opened.send(sender=Case, at=case.opened_at)
+    access_record_write(user, [client.pk], AccessAction.CREATE)
     # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
     prefetched(case, "needs", need_rows)
     return case
@@ -529,7 +536,9 @@ def case_note_add(*, user: User, case: Case, text: object) -> CaseNote:
     body = text_validate(text, field="text", max_length=NOTE_MAX, required=True)
     if Case.objects.filter(pk=case.pk).values_list("status", flat=True).first() != CaseStatus.OPEN:
         raise InvalidTransition(_("Notes can only be added to an open case."))
-    return CaseNote.objects.create(case=case, author_id=_user_id(user), text=body)
+    note = CaseNote.objects.create(case=case, author_id=_user_id(user), text=body)
+    access_record_write(user, [case.client_id], AccessAction.CREATE)
+    return note
 
 
 @transaction.atomic
@@ -547,6 +556,7 @@ def case_close(*, user: User, case: Case, result: object, note: object = "") -> 
         CaseNote.objects.create(case=case, author_id=_user_id(user), text=body)
     case.status, case.result, case.closed_at = CaseStatus.CLOSED, result, now
     case.closed_by_id = _user_id(user)
+    access_record_write(user, [case.client_id], AccessAction.UPDATE)
     return case
 
 
@@ -632,6 +642,16 @@ def pii_access_log_write(
         for pk in ids
     ]
     return access_log.append(entries, at=timezone.now())
+
+
+def access_record_write(user: User, client_ids: Iterable[int], action: str) -> None:
+    """The access record of a write (safeguard notice §8①: 입력·변경), with the request's screen and address
+    (core.http); once per client, action and screen in a request (an intake's client, consents and case
+    are one entry). Outside a request (a command, the demo seeding) the screen is "service"."""
+    where = current_where() or "service"
+    ids = [pk for pk in dict.fromkeys(client_ids) if first_in_request(pk, action, where)]
+    if ids:
+        pii_access_log_write(user=user, clients=ids, view=where, ip_address=current_address(), action=action)
 
 
 def pii_access_log_purge(*, now: dt.datetime | None = None) -> int:

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     # Operations (see "Operations" below): first, so the timing and the request id cover everything else.
     "core.metrics.RequestMetricsMiddleware",
     "core.requestid.RequestIdMiddleware",
+    # The screen and address a service's access record names (core.http).
+    "core.http.AccessContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,8 +70,9 @@ MIDDLEWARE = [
     "centers.middleware.OTPRequiredMiddleware",
     # Names the request's user as the actor of permission changes (centers.permission_history).
     "centers.permission_history.PermissionActorMiddleware",
-    "core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: a repeated page form is answered with one ("already sent").
+    "core.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

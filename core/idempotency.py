@@ -7,6 +7,12 @@ answered — status and body — and runs nothing; the same key with another bod
 The key is claimed before the view runs by inserting its row (unique per user and key), so of two
 concurrent requests exactly one runs. A 5xx answer (nothing was saved, or the outcome is unknown) frees
 the key so the client may retry with it; any other answer is kept.
+
+Page forms that create something carry the same mechanism as a hidden one-time key (`{% form_key %}`,
+core/templatetags/form_keys.py, field FORM_FIELD): a double click, a reload of the answer or the back
+button and a second submit send the same key, and the person is taken where the first submit went (a
+redirect is replayed with its Location and a message) instead of creating a second client, note, consent,
+referral or request. A form rendered again gets a new key: a new intent.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+FORM_FIELD = "form_key"
+# What a form's hash leaves out: the CSRF token changes with nothing the person chose.
+_FORM_IGNORED = frozenset({FORM_FIELD, "csrfmiddlewaretoken"})
 
 
 def retention() -> dt.timedelta:
@@ -50,13 +59,15 @@ def _user_id(request: HttpRequest) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
-def _request_hash(request: HttpRequest) -> str | None:
+def _request_hash(request: HttpRequest, *, form: bool = False) -> str | None:
     digest = hashlib.sha256()
     digest.update(request.path.encode())
     digest.update(b"\0" + (request.content_type or "").encode() + b"\0")
-    if request.content_type == "multipart/form-data":
+    if form or request.content_type == "multipart/form-data":
         # Parsed here (Django keeps the result; DRF reads request.POST/FILES when the stream is consumed).
         for name, value in sorted(request.POST.lists()):
+            if form and name in _FORM_IGNORED:
+                continue
             digest.update(f"{name}={value!r}\0".encode())
         for name, files in sorted(request.FILES.lists()):
             for f in files:
@@ -78,6 +89,8 @@ def _error(status: int, detail: str, code: str) -> JsonResponse:
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type or None)
+    if record.location:
+        response["Location"] = record.location
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -106,8 +119,12 @@ class IdempotencyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return self._page(request)
         key = request.headers.get(HEADER)
-        if key is None or request.method != "POST" or not request.path.startswith("/api/"):
+        if key is None:
             return self.get_response(request)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
             return _error(400, _("Idempotency-Key must be 1 to 200 printable characters."), "invalid")
@@ -125,18 +142,48 @@ class IdempotencyMiddleware:
                     409, _("A request with this Idempotency-Key is still being processed."), "idempotency_in_progress"
                 )
             return _replay(record)
+        return self._run(request, record)
+
+    def _page(self, request: HttpRequest) -> HttpResponse:
+        """A page form with its one-time key: the first submit runs, a repeat goes where the first went."""
+        from django.contrib import messages
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or FORM_FIELD not in request.POST:
+            return self.get_response(request)
+        key = f"form:{request.POST.get(FORM_FIELD, '')}"
+        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            return self.get_response(request)  # a mangled key: the form still works, without the guard
+        request_hash = _request_hash(request, form=True)
+        if request_hash is None:
+            return self.get_response(request)
+        record, claimed = _claim(user.pk, key, request_hash, request.path)
+        if claimed:
+            return self._run(request, record, keep_refusals=False)
+        if record.request_hash != request_hash or record.status_code is None:
+            # Changed and sent again, or the first submit is still running: say so, change nothing.
+            messages.warning(request, _("This form was already sent. Check the result before sending it again."))
+            return HttpResponse(status=303, headers={"Location": record.location or request.path})
+        if record.location:
+            messages.info(request, _("This form was already sent; here is what it did."))
+        return _replay(record)
+
+    def _run(self, request: HttpRequest, record: IdempotencyRecord, *, keep_refusals: bool = True) -> HttpResponse:
         try:
             response = self.get_response(request)
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if response.status_code >= 500 or response.streaming:
+        # A page form refused (400: the errors shown, nothing saved) is not kept: corrected and sent again with
+        # the same key (the back button), it runs.
+        if response.status_code >= 500 or response.streaming or (not keep_refusals and response.status_code >= 400):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             status_code=response.status_code,
             content_type=response.get("Content-Type", ""),
             body=response.content,
+            location=response.get("Location", "")[:2000],
         )
         return response
 

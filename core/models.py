@@ -1,4 +1,5 @@
-"""The kernel's one table: answers kept for API POSTs sent with an Idempotency-Key (API.md)."""
+"""The kernel's one table: answers kept for API POSTs sent with an Idempotency-Key (API.md), and for page
+forms sent with their one-time form key (core.idempotency)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
     body = models.BinaryField(default=b"")
+    # A page form's answer is usually a redirect: where it went.
+    location = models.CharField(max_length=2000, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_key")]

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseStatus, Consent, ConsentPurpose
-from cases.services import client_processing_check
+from cases.models import AccessAction, Case, CaseStatus, Consent, ConsentPurpose
+from cases.services import access_record_write, client_processing_check
 from cases.validation import text_validate
 from centers import slots
 from centers.models import CENTER_ROLES, Center, Desk, Service, ServiceOutcome
@@ -313,6 +313,7 @@ def referral_create(
         event.save(force_insert=True)
         referral_changed.send(sender=Referral, at=now)
         _enqueue_route(referral.pk)
+        access_record_write(by, [case.client_id], AccessAction.CREATE)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
     prefetched(referral, "events", [event])
     prefetched(referral, "postings", [])
@@ -1274,7 +1275,6 @@ def referral_pii_read(*, by: User, referral: Referral, view: str, ip: str | None
 
 def referral_slip_print(*, by: User, referral: Referral, view: str, ip: str | None = None) -> None:
     """Record that the user printed the client's slip (PIPA access log, action "print")."""
-    from cases.models import AccessAction
     from cases.services import pii_access_log_write
 
     pii_access_log_write(user=by, clients=[referral.client_id], view=view, ip_address=ip, action=AccessAction.PRINT)

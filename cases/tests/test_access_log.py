@@ -99,3 +99,65 @@ def test_the_retention_purge_is_the_one_delete_allowed_and_the_rest_still_verifi
     assert list(PiiAccessLog.objects.values_list("action", flat=True)) == ["download", "download"]
     assert access_log.verify().ok
     call_command("verify_access_log")
+
+
+def test_every_write_of_a_persons_data_is_recorded_once_per_request_with_the_screen_and_address(counselor):
+    """Safeguard notice §8①: 입력·변경 are access records too, named by the screen or endpoint that wrote."""
+    from django.urls import resolve
+    from rest_framework.test import APIClient
+
+    api = APIClient(REMOTE_ADDR="10.9.8.7")
+    api.force_authenticate(counselor)
+
+    def written(path: str, body: dict, status: int = 201) -> list[tuple[str, int, str | None]]:
+        before = PiiAccessLog.objects.count()
+        response = api.post(path, body, format="json")
+        assert response.status_code == status, response.content
+        rows = PiiAccessLog.objects.order_by("seq")[before:]
+        assert {r.view for r in rows} == {resolve(path).view_name}
+        return [(r.action, r.client_id, r.ip_address) for r in rows]
+
+    client = api.post("/api/v1/clients/", {"name": "기록대상", "birth_date": "1980-01-02", "phone": "010-3100-4641"})
+    pk = client.json()["id"]
+    row = PiiAccessLog.objects.order_by("-seq").first()
+    assert (row.action, row.client_id, row.ip_address, row.view) == ("create", pk, "10.9.8.7", "client-list")
+    consent = {"purpose": "referral", "organization_kinds": ["microfinance"], "method": "paper"}
+    before = PiiAccessLog.objects.count()
+    consent_id = api.post(f"/api/v1/clients/{pk}/consents/", consent, format="json").json()["id"]
+    assert [(r.action, r.client_id) for r in PiiAccessLog.objects.order_by("seq")[before:]] == [("create", pk)]
+    case = api.post("/api/v1/cases/", {"client": pk, "channel": "walk_in"}, format="json").json()
+    assert written(f"/api/v1/cases/{case['id']}/notes/", {"text": "상담 메모"}) == [("create", pk, "10.9.8.7")]
+    assert written(f"/api/v1/cases/{case['id']}/close/", {"result": "resolved"}, 200) == [("update", pk, "10.9.8.7")]
+    assert written(f"/api/v1/consents/{consent_id}/withdraw/", {}, 200) == [("update", pk, "10.9.8.7")]
+    assert access_log.verify().ok
+
+
+def test_an_intake_is_one_entry_of_the_client_and_a_refused_write_records_nothing(counselor, mf_counselor):
+    from rest_framework.test import APIClient
+
+    from cases.tests.factories import make_case
+
+    case = make_case(counselor)
+    before = PiiAccessLog.objects.count()
+    api = APIClient()
+    api.force_authenticate(mf_counselor)  # another center: the case is not there
+    assert api.post(f"/api/v1/cases/{case.pk}/notes/", {"text": "남의 메모"}, format="json").status_code == 404
+    assert PiiAccessLog.objects.count() == before
+    # The intake page (client, two consents and a case in one request) is one "create" of that client.
+    from django.test import Client as PageClient
+    from django.urls import reverse
+
+    page = PageClient(REMOTE_ADDR="10.9.8.6")
+    page.force_login(counselor)
+    response = page.post(
+        reverse("cases:intake"),
+        {
+            "name": "한번기록", "birth_date": "1979-03-04", "phone": "010-3100-4642", "collection_consent": "on",
+            "referral_kinds": ["microfinance"], "consent_method": "paper", "channel": "walk_in",
+            "income_band": "unknown", "employment_status": "unknown", "debt_status": "unknown",
+            "needs": ["job_search"],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rows = PiiAccessLog.objects.order_by("seq")[before:]
+    assert [(r.action, r.view, r.ip_address) for r in rows] == [("create", "cases:intake", "10.9.8.6")]

@@ -107,7 +107,8 @@ def test_the_export_asks_why_and_records_a_download_per_client_with_that_reason(
         response = api.get("/api/v1/privacy/access-log/export/", {} if reason is None else {"reason": reason})
         assert response.status_code == 400 and "reason" in response.json(), reason
     assert PiiAccessLog.objects.count() == before  # a refused export records nothing
-    response = api.get("/api/v1/privacy/access-log/export/", {"reason": "10월 정기 점검", "from": "2026-10-05"})
+    export_query = {"reason": "10월 정기 점검", "from": "2026-10-05", "to": "2026-10-05"}
+    response = api.get("/api/v1/privacy/access-log/export/", export_query)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = _csv(response)
     assert rows[0][:5] == ["순번", "일시", "사용자", "내담자 번호", "행위"]
@@ -182,7 +183,9 @@ def test_the_access_log_page_filters_verifies_and_exports_with_a_reason(counselo
     no_reason = client.post(reverse("retention:access_log_export"), {"client": target.pk, "reason": ""})
     assert no_reason.status_code == 302 and f"client={target.pk}" in no_reason["Location"]
     assert not PiiAccessLog.objects.filter(action="download").exists()
-    export = client.post(reverse("retention:access_log_export"), {"client": target.pk, "reason": "민원 확인"})
+    export = client.post(
+        reverse("retention:access_log_export"), {"client": target.pk, "action": "read", "reason": "민원 확인"}
+    )
     assert export.status_code == 200 and [int(r[3]) for r in _csv(export)[1:]] == [target.pk]
     assert PiiAccessLog.objects.filter(action="download", user=officer, reason="민원 확인").count() == 1
 

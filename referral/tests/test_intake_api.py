@@ -56,7 +56,8 @@ def test_a_token_intake_creates_everything_with_a_fixed_small_number_of_queries(
     # (In the test transaction BEGIN/COMMIT are savepoints; the post-commit work does not run here.)
     # Client: + the shared lock of the center's registrations (a partner batch takes it exclusively).
     # Referral: + the case row locked and the open-referral check (one open referral per case and service).
-    assert counts == [7, 5, 6, 11], counts
+    # Each write: + its access record (safeguard notice §8①): the chain's lock, its head, the insert.
+    assert counts == [10, 8, 9, 14], counts
 
 
 def test_a_token_without_a_staff_profile_authenticates_and_gets_the_admin_answer(admin_user_staff):
