@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import access_log
 from cases.models import AccessAction, PiiAccessLog
@@ -170,3 +171,48 @@ def access_log_export(*, user: Any, f: AccessLogFilter, reason: object, ip: str 
 def staff_usernames() -> list[str]:
     """The accounts the page's user filter offers (every account that can appear in the log)."""
     return list(get_user_model().objects.order_by("username").values_list("username", flat=True)[:2000])
+
+
+# What the officer reads in the "screen" column: the screen or endpoint in words (the stored code stays in
+# the row and in the export; an unknown code is shown as it is).
+SCREEN_LABELS: dict[str, Any] = {
+    "cases:intake": gettext_lazy("Intake"),
+    "cases:client_search": gettext_lazy("Client search"),
+    "cases:client_detail": gettext_lazy("Client page"),
+    "cases:case_detail": gettext_lazy("Case page"),
+    "cases:case_note_add": gettext_lazy("Case note"),
+    "cases:case_close": gettext_lazy("Case closed"),
+    "cases:consent_add": gettext_lazy("Consent recorded"),
+    "cases:consent_withdraw": gettext_lazy("Consent withdrawn"),
+    "cases:import_detail": gettext_lazy("Partner list"),
+    "import:apply": gettext_lazy("Partner list applied"),
+    "referral:create": gettext_lazy("Referral sent"),
+    "referral:create_many": gettext_lazy("Referral sent"),
+    "referral:detail": gettext_lazy("Referral page"),
+    "referral:slip": gettext_lazy("Referral slip printed"),
+    "referral:appointments_day": gettext_lazy("Appointments of the day"),
+    "referral:import_report": gettext_lazy("Partner list report"),
+    "privacy:access_report": gettext_lazy("Access report printed"),
+    "privacy:request_create": gettext_lazy("Person's request recorded"),
+    "privacy:provisions_export": gettext_lazy("Provision ledger downloaded"),
+    "privacy:access_log_export": gettext_lazy("Access records downloaded"),
+    "client-list": gettext_lazy("API: clients"),
+    "client-detail": gettext_lazy("API: client"),
+    "client-consents": gettext_lazy("API: consent recorded"),
+    "consent-withdraw": gettext_lazy("API: consent withdrawn"),
+    "case-list": gettext_lazy("API: cases"),
+    "case-notes": gettext_lazy("API: case note"),
+    "case-close": gettext_lazy("API: case closed"),
+    "referral-list": gettext_lazy("API: referral sent"),
+    "api:client_list": gettext_lazy("API: clients"),
+    "api:client_detail": gettext_lazy("API: client"),
+    "api:case_detail": gettext_lazy("API: case"),
+    "api:referral-detail": gettext_lazy("API: referral"),
+    "api:referral-slip": gettext_lazy("API: referral slip"),
+    "service": gettext_lazy("System"),
+}
+
+
+def screen_label(code: str) -> str:
+    label = SCREEN_LABELS.get(code)
+    return str(label) if label is not None else code

@@ -210,6 +210,10 @@ def _access_log_context(request: HttpRequest) -> dict[str, Any]:
     page = Paginator(access_records.access_log_rows(request.user, f), ACCESS_LOG_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    rows = list(page.object_list)
+    for r in rows:
+        r.where_label = access_records.screen_label(r.view)  # type: ignore[attr-defined]
+    page.object_list = rows
     return {
         "f": f,
         "error": error,

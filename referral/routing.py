@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from centers.models import Desk
+from centers.models import Desk, DeskClosure
 from referral.models import OPEN_STATUSES, EventKind, Priority, Referral, ReferralEvent
 from referral.sla import SEOUL, is_business_day
 
@@ -47,6 +48,8 @@ class Candidate:
     closes_at: dt.time
     open_referrals: int
     capacity: int
+    # The desk's own closures (centers.DeskClosure) within the opening search's horizon.
+    closed_days: frozenset[dt.date] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -81,16 +84,24 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+OPENING_HORIZON_DAYS = 15
+
+
 def next_opening(
-    *, open_days: Iterable[int], opens_at: dt.time, closes_at: dt.time, now: dt.datetime
+    *,
+    open_days: Iterable[int],
+    opens_at: dt.time,
+    closes_at: dt.time,
+    now: dt.datetime,
+    closed_days: Collection[dt.date] = (),
 ) -> tuple[dt.datetime, dt.datetime] | None:
     """The opening (start, end) that `now` falls in or that comes next, within 15 days (public holidays
-    are closed); None if there is none."""
+    and the desk's own closures are closed); None if there is none."""
     local = now.astimezone(SEOUL)
     days = set(open_days)
-    for offset in range(0, 15):
+    for offset in range(0, OPENING_HORIZON_DAYS):
         day = local.date() + dt.timedelta(days=offset)
-        if day.weekday() not in days or not is_business_day(day):
+        if day.weekday() not in days or not is_business_day(day) or day in closed_days:
             continue
         start = dt.datetime.combine(day, opens_at, tzinfo=SEOUL)
         end = dt.datetime.combine(day, closes_at, tzinfo=SEOUL)
@@ -105,9 +116,17 @@ def hours_until(start: dt.datetime, now: dt.datetime) -> float:
     return round(max(0.0, (start - now).total_seconds() / 3600), 2)
 
 
-def hours_until_open(*, open_days: Iterable[int], opens_at: dt.time, closes_at: dt.time, now: dt.datetime) -> float:
-    """0 while the desk is open, else hours until its next opening (public holidays are closed); 999 if never."""
-    window = next_opening(open_days=open_days, opens_at=opens_at, closes_at=closes_at, now=now)
+def hours_until_open(
+    *,
+    open_days: Iterable[int],
+    opens_at: dt.time,
+    closes_at: dt.time,
+    now: dt.datetime,
+    closed_days: Collection[dt.date] = (),
+) -> float:
+    """0 while the desk is open, else hours until its next opening (public holidays and the desk's closures
+    are closed); 999 if never."""
+    window = next_opening(open_days=open_days, opens_at=opens_at, closes_at=closes_at, now=now, closed_days=closed_days)
     return 999.0 if window is None else hours_until(window[0], now)
 
 
@@ -192,7 +211,9 @@ def rank(
             from_lon=from_lon,
             hours=hours_by_desk[c.desk_id]
             if hours_by_desk is not None and c.desk_id in hours_by_desk
-            else hours_until_open(open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now),
+            else hours_until_open(
+                open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now, closed_days=c.closed_days
+            ),
             weight=weight,
         )
         for c in candidates
@@ -242,7 +263,7 @@ def excluded_desk_ids(referral_id: int) -> list[int]:
 def candidates_for(
     referral: Referral, *, organization_kinds: Iterable[str], excluded: Iterable[int]
 ) -> list[Candidate]:
-    desks = (
+    rows = (
         Desk.objects.filter(
             active=True,
             center__active=True,
@@ -268,6 +289,13 @@ def candidates_for(
         )
         .order_by("code")
     )
+    desks = list(rows)
+    today = timezone.localdate()
+    closed: dict[int, set[dt.date]] = {}
+    for desk_id, day in DeskClosure.objects.filter(
+        desk_id__in=[d.pk for d in desks], date__gte=today, date__lt=today + dt.timedelta(days=OPENING_HORIZON_DAYS)
+    ).values_list("desk_id", "date"):
+        closed.setdefault(desk_id, set()).add(day)
     return [
         Candidate(
             desk_id=d.pk,
@@ -283,6 +311,7 @@ def candidates_for(
             closes_at=d.closes_at,
             open_referrals=d.open_count,  # type: ignore[attr-defined]
             capacity=d.capacity,
+            closed_days=frozenset(closed.get(d.pk, ())),
         )
         for d in desks
     ]

@@ -585,8 +585,12 @@ def _route_chunk(ids: Sequence[int]) -> int:
                 found = routing.candidates_for(r, organization_kinds=kinds, excluded=skip)
                 hours = {
                     c.desk_id: routing.hours_until_open(
-                        open_days=c.open_days, opens_at=c.opens_at, closes_at=c.closes_at, now=now
-                    )
+                        open_days=c.open_days,
+                        opens_at=c.opens_at,
+                        closes_at=c.closes_at,
+                        now=now,
+                        closed_days=c.closed_days,
+                    )  # fmt: skip
                     for c in found
                 }
                 pools[key] = (found, hours)

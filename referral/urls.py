@@ -10,6 +10,7 @@ urlpatterns = [
     path("bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("notifications/", views.notification_list, name="notifications"),
     path("appointments/", views.appointments_day, name="appointments_day"),
+    path("cases/<int:pk>/", views.case_referrals_live, name="case_referrals"),
     path("imports/<int:pk>/report.xlsx", views.import_report, name="import_report"),
     path("<int:pk>/", views.detail, name="detail"),
     # Before `act`, whose slug would take "postings", "slots" or "appointment" for a lifecycle action.

@@ -19,9 +19,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from cases.selectors import case_get_for_user, pii_actor
 from centers.models import Service, staff_name
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, InvalidInput, PermissionDenied
@@ -31,6 +32,7 @@ from referral import lifecycle, notifications, selectors, services
 from referral.lifecycle import Action, ActionInput, status_label
 from referral.models import OPEN_STATUSES, Priority
 from referral.slip import slip_filename, slip_pdf
+from referral.templatetags.referral_case import any_open, case_referral_rows
 from referral.templatetags.referral_labels import appointment_time
 
 PAGE_SIZE = 50
@@ -292,6 +294,24 @@ def outgoing(request: StaffRequest) -> HttpResponse:
             "services": Service.objects.all(),
             "status_choices": _status_filter_choices(),
         },
+    )
+
+
+@login_required
+@require_GET
+def case_referrals_live(request: StaffRequest, pk: int) -> HttpResponse:
+    """The case page's referrals table alone: htmx re-reads it while a referral is open (routed, accepted,
+    a first meeting booked by the desk show up without a reload). No personal data of the client is in it."""
+    try:
+        pii_actor(request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    case = case_get_for_user(request.user, pk)
+    referrals = case_referral_rows(request.user, case)
+    return render(
+        request,
+        "referral/_case_referral_table.html",
+        {"case": case, "referrals": referrals, "live": any_open(referrals)},
     )
 
 
@@ -602,6 +622,10 @@ def appointment_slots(request: StaffRequest, pk: int) -> HttpResponse:
         "current": services.active_appointment(referral),
         "next_path": _safe_next(request, reverse("referral:detail", args=[pk])),
     }
+    # Picked from the case page: booking swaps only its referrals section (no page load, the message with it).
+    context["on_case_page"] = bool(request.htmx) and context["next_path"] == reverse(
+        "cases:case_detail", args=[referral.case_id]
+    )
     template = "referral/_slot_picker.html" if request.htmx else "referral/slot_picker.html"
     return render(request, template, context)
 

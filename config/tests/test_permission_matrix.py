@@ -455,6 +455,12 @@ _REQUEST_PAGE: dict[str, Expect] = {
     "anonymous": LOGIN,
     "privacy_officer": 200,
 }
+# The case page's referrals table, re-read by htmx while a referral is open: the case's center only.
+PAGES[("GET", "referral:case_referrals")] = {
+    A: {"own": 200, "other": 404},
+    M: {"own": 200, "other": 404},
+    **DENY_PII_PAGE,
+}
 PAGES[("GET", "privacy:request_list")] = _REQUEST_PAGE
 PAGES[("GET", "privacy:request_detail")] = _REQUEST_PAGE
 PAGES[("GET", "privacy:request_report")] = {**_REQUEST_PAGE, "privacy_officer": 403}
@@ -946,6 +952,7 @@ def _page_url(name: str, world: World, scope: str) -> str:
         "cases:case_detail": lambda: {"pk": world.ids["case"][scope]},
         "cases:case_note_add": lambda: {"pk": world.ids["case"][scope]},
         "cases:case_close": lambda: {"pk": world.ids["case"][scope]},
+        "referral:case_referrals": lambda: {"pk": world.ids["case"][scope]},
         "cases:client_detail": lambda: {"pk": world.ids["client"][scope]},
         "cases:consent_add": lambda: {"pk": world.ids["client"][scope]},
         "cases:consent_withdraw": lambda: {"pk": world.ids["consent"][scope]},

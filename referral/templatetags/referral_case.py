@@ -43,6 +43,36 @@ def outcome_label(referral: Referral) -> str:
     return ""
 
 
+def case_referral_rows(user: Any, case: Case) -> list[Any]:
+    """The case's referrals as its page shows them (label, outcome, appointment, whether it can be booked):
+    one joined query and one for the outcome names, however many referrals the case has."""
+    referrals: list[Any] = list(
+        selectors.referrals_visible_to(user)
+        .filter(case_id=case.pk)
+        .select_related("service", "to_center", "to_desk", "assigned_to")
+        .prefetch_related("service__outcomes", selectors.active_appointments_prefetch())
+        .order_by("-created_at", "-pk")
+    )
+    actor = actor_for(user)
+    for r in referrals:
+        r.label = status_label(r.status, r.to_desk_id is not None)
+        r.outcome_label = outcome_label(r)
+        r.appointment = r.active_appointments[0] if r.active_appointments else None
+        r.can_book = may_book(
+            actor,
+            status=r.status,
+            routed=r.to_desk_id is not None,
+            from_center_id=r.from_center_id,
+            to_center_id=r.to_center_id,
+        )
+    return referrals
+
+
+def any_open(referrals: list[Any]) -> bool:
+    """Whether the table is worth re-reading: something can still change (the polling stops once all closed)."""
+    return any(r.status in OPEN_STATUSES for r in referrals)
+
+
 @register.inclusion_tag("referral/_case_referrals.html", takes_context=True)
 def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
     now = timezone.now()
@@ -50,31 +80,9 @@ def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
     suggestions = suggest_for_case(case, today=timezone.localdate())
     names = dict(Service.objects.filter(code__in=[s.service for s in suggestions]).values_list("code", "name"))
     consents = [c for c in case.client.consents.all() if c.purpose == ConsentPurpose.REFERRAL and c.is_valid_at(now)]
-    # One joined query and one for the outcome names, however many referrals the case has.
-    referrals: list[Any] = (
-        list(
-            selectors.referrals_visible_to(request.user)
-            .filter(case_id=case.pk)
-            .select_related("service", "to_center", "to_desk", "assigned_to")
-            .prefetch_related("service__outcomes", selectors.active_appointments_prefetch())
-            .order_by("-created_at", "-pk")
-        )
-        if request is not None
-        else []
-    )
+    referrals = case_referral_rows(request.user, case) if request is not None else []
     open_by_service: dict[str, Referral] = {}
-    actor = actor_for(request.user) if request is not None else None
     for r in referrals:
-        r.label = status_label(r.status, r.to_desk_id is not None)
-        r.outcome_label = outcome_label(r)
-        r.appointment = r.active_appointments[0] if r.active_appointments else None
-        r.can_book = actor is not None and may_book(
-            actor,
-            status=r.status,
-            routed=r.to_desk_id is not None,
-            from_center_id=r.from_center_id,
-            to_center_id=r.to_center_id,
-        )
         if r.status in OPEN_STATUSES:
             open_by_service.setdefault(r.service.code, r)
     rows = [(s, names.get(s.service, s.service), open_by_service.get(s.service)) for s in suggestions]
@@ -85,6 +93,7 @@ def case_referrals(context: dict[str, Any], case: Case) -> dict[str, Any]:
         "suggestions": rows,
         "unsent": [row for row in rows if row[2] is None],
         "referrals": referrals,
+        "live": any_open(referrals),
         "referral_consents": consents,
         "priorities": Priority.choices,
     }

@@ -187,3 +187,31 @@ def test_case_api_get_carries_its_referrals(counselor, mf_counselor, api_for, dj
             "end": "2026-12-21T10:30:00+09:00",
             "desk": r.to_desk.code,
         }
+
+
+def test_the_referrals_table_follows_the_referral_while_it_is_open_and_stops_once_all_are_closed(
+    counselor, mf_counselor, web, django_capture_on_commit_callbacks
+):
+    from referral.tests.helpers import send
+
+    r = send(counselor, route=False)
+    page = web(counselor)
+    live_url = reverse("referral:case_referrals", args=[r.case_id])
+    html = page.get(reverse("cases:case_detail", args=[r.case_id])).content.decode()
+    assert f'hx-get="{live_url}"' in html and 'hx-trigger="every 10s"' in html
+    first = page.get(live_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "배정 중" in first
+    # Routed in the worker, then accepted at the desk: the next poll shows the desk and the status.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.referral_route(referral_id=r.pk)
+    r.refresh_from_db()
+    services.referral_accept(referral_id=r.pk, by=mf_counselor)
+    polled = page.get(live_url, HTTP_HX_REQUEST="true").content.decode()
+    row = polled.split(f'<tr data-referral="{r.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert r.to_desk.name in row and "접수" in row
+    assert "<html" not in polled  # the table alone
+    # Closed: the table stops asking.
+    services.referral_cancel(referral_id=r.pk, by=counselor, reason="client_request")
+    assert "hx-trigger" not in page.get(live_url, HTTP_HX_REQUEST="true").content.decode()
+    # Another center's counselor finds no such case; the ministry has no access.
+    assert web(mf_counselor).get(live_url).status_code == 404

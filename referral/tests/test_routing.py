@@ -170,3 +170,32 @@ def test_a_batch_pass_is_idempotent_and_tells_each_desk_once(counselor, mf_couns
     assert len(per_user) == len(set(per_user))  # one notification per person, not one per referral
     assert all("3" in n.message for n in Notification.objects.filter(kind="arrived"))
     assert {r.to_desk_id for r in Referral.objects.filter(pk__in=[r.pk for r in refs])} == {desk}
+
+
+def test_a_desk_closure_counts_as_closed_in_the_next_opening():
+    # Monday 6 July 2026 at 18:30: the next opening is Tuesday 9:00, unless the desk is closed on Tuesday.
+    now = dt.datetime(2026, 7, 6, 18, 30, tzinfo=SEOUL)
+    week = {"open_days": range(5), "opens_at": dt.time(9), "closes_at": dt.time(18), "now": now}
+    assert routing.hours_until_open(**week) == pytest.approx(14.5)
+    assert routing.hours_until_open(**week, closed_days={dt.date(2026, 7, 7)}) == pytest.approx(24 + 14.5)
+
+
+def test_routing_reads_the_desks_closures_and_shows_the_later_opening(counselor, django_capture_on_commit_callbacks):
+    import time_machine
+
+    from centers.models import DeskClosure
+
+    # Monday 6 July 2026, 18:30. The outreach desk opens on Tuesdays and Thursdays at 10:00; closed this Tuesday,
+    # its next opening is Thursday.
+    with time_machine.travel(dt.datetime(2026, 7, 6, 18, 30, tzinfo=SEOUL)):
+        desk = Desk.objects.get(code="EW-SEOUL-GWANAK-FIN-OUT")
+        DeskClosure.objects.create(desk=desk, date=dt.date(2026, 7, 7), reason="교육")
+        r = send(counselor, "policy_microloan", route=False)
+        found = {c.desk_code: c for c in routing.candidates_for(r, organization_kinds=["microfinance"], excluded=[])}
+        assert found["EW-SEOUL-GWANAK-FIN-OUT"].closed_days == frozenset({dt.date(2026, 7, 7)})
+        with django_capture_on_commit_callbacks(execute=True):
+            services.referral_route(referral_id=r.pk)
+        route = Referral.objects.get(pk=r.pk).events.get(kind=EventKind.ROUTE)
+        rows = {c["desk_code"]: c for c in route.data["candidates"]}
+        # Thursday 9 July 10:00 (the outreach desk opens at 10:00): 2 days and 15.5 hours away.
+        assert rows["EW-SEOUL-GWANAK-FIN-OUT"]["hours_to_open"] == pytest.approx(2 * 24 + 15.5)

@@ -1,6 +1,6 @@
-// The queue and the sent list re-read their table with htmx (hx-trigger="every …s" on table[data-live]).
-// A poll is skipped while the tab is hidden, or while the user is choosing in one of the table's rows
-// (a reason or an assignee): swapping the table then would throw their choice away.
+// The queue, the sent list and the case page's referrals re-read themselves with htmx (hx-trigger="every …s"
+// on [data-live]). A poll is skipped while the tab is hidden, while the user is choosing in one of the rows
+// (a reason or an assignee), or while a slot picker is open in it: swapping then would throw that away.
 (function () {
   "use strict";
   document.addEventListener("htmx:confirm", function (event) {
@@ -8,6 +8,7 @@
     if (!elt.hasAttribute || !elt.hasAttribute("data-live") || event.detail.verb !== "get") { return; }
     var focused = document.activeElement;
     var busy = focused && elt.contains(focused) && /^(SELECT|INPUT|TEXTAREA)$/.test(focused.tagName);
+    busy = busy || elt.querySelector("[data-testid=slot-picker]") !== null;
     if (document.hidden || busy) { event.preventDefault(); }
   });
 })();
