@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from bench.bench_sql import page_sql
@@ -102,13 +102,20 @@ def run(ctx: Context) -> list[Row]:
         ("case list page (center's open cases)", "case list", _get(counselor, lambda: f"{cases}?mine=0")),
     ]
     # The framework floor: an authenticated page that reads no data (session, middleware, OTP check,
-    # notification badge, base template). Whatever a page costs above it is its own work.
+    # notification badge, base template). Whatever a page costs above it is its own work. Its reference is a
+    # bare Django view that only reads the session, through the same middleware, in the same run.
     floor = measure(_get(manager, lambda: reverse("password-change")), n=ctx.repeat)
+    with override_settings(ROOT_URLCONF="bench.floor_urls"):
+        bare = measure(_get(manager, lambda: "/bench/bare/"), n=ctx.repeat)
+        bare_queries = _queries(_get(manager, lambda: "/bench/bare/"))
     rows = [
         compare(
             "floor: authenticated page with no data (password form)",
             floor,
-            target="reference for the page rows",
+            baseline=f"bare Django view reading the session ({bare_queries} queries)",
+            base=bare,
+            target="<= 4 queries, <= 2x the bare view",
+            max_ratio=2,
             note=f"{_queries(_get(manager, lambda: reverse('password-change')))} queries a request",
         )
     ]

@@ -218,7 +218,7 @@ def review_signoff(*, user: Any, month: dt.date, conclusion: str) -> AccessRevie
 def review_alert_unreviewed(*, today: dt.date | None = None) -> int:
     """From ACCESS_REVIEW_DUE_DAY on, tell every privacy officer (once) that last month is not signed off."""
     from referral.models import Notification
-    from referral.notifications import send_notification_email
+    from referral.notifications import notifications_add, send_notification_email
 
     today = today or timezone.localdate()
     if today.day < settings.ACCESS_REVIEW_DUE_DAY:
@@ -235,7 +235,7 @@ def review_alert_unreviewed(*, today: dt.date | None = None) -> int:
                 "month": f"{month:%Y-%m}",
                 "day": settings.ACCESS_REVIEW_DUE_DAY,
             }
-        rows = Notification.objects.bulk_create(
+        rows = notifications_add(
             [Notification(user=u, kind="access_review_due", message=message[:300]) for u in officers]
         )
         for row in rows:

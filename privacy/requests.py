@@ -257,7 +257,7 @@ def erasure_granted_client_ids() -> set[int]:
 def requests_alert_due(*, now: dt.datetime | None = None) -> int:
     """Tell the privacy officers and the center's managers, once, of each open request due soon or overdue."""
     from referral.models import Notification
-    from referral.notifications import send_notification_email
+    from referral.notifications import notifications_add, send_notification_email
 
     now = now or timezone.now()
     soon = now + dt.timedelta(days=_alert_days())
@@ -284,7 +284,7 @@ def requests_alert_due(*, now: dt.datetime | None = None) -> int:
                 }
                 for user_id in {*officers, *managers.get(r.center_id, [])}:
                     rows.append(Notification(user_id=user_id, kind="privacy_request_due", message=message[:300]))
-        made = Notification.objects.bulk_create(rows)
+        made = notifications_add(rows)
         for row in made:
             enqueue_on_commit(send_notification_email, row.pk)
         SubjectRequest.objects.filter(pk__in=[r.pk for r in due]).update(alerted_at=now)

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -21,6 +23,7 @@ from django.utils.translation import gettext
 from centers.models import Role
 from core.queueing import enqueue_on_commit, task_options
 from referral.models import Notification, Referral
+from referral.selectors import unread_count_key
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -53,15 +56,30 @@ def _message(kind: str, referral: Referral, extra: str = "") -> str:
         return (texts[kind] % {"id": referral.pk, "service": service, "step": extra})[:300]
 
 
+def notifications_add(rows: Sequence[Notification]) -> list[Notification]:
+    """Insert in-app notifications (any app's) and let the recipients' header badges count them again once
+    the rows are committed."""
+    made = Notification.objects.bulk_create(list(rows))
+    forget_unread_counts({n.user_id for n in made})
+    return made
+
+
+def forget_unread_counts(user_ids: Iterable[int]) -> None:
+    keys = [unread_count_key(uid) for uid in set(user_ids)]
+    if keys:
+        # Now, for the rest of this transaction's requests, and again once committed: a page read in between
+        # may have cached the count from before.
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def notify(*, users: Iterable[int], referral: Referral, kind: str, extra: str = "") -> list[Notification]:
     """Create in-app notifications (inside the caller's transaction) and e-mail them after commit."""
     ids = sorted(set(users))
     if not ids:
         return []
     message = _message(kind, referral, extra)
-    rows = Notification.objects.bulk_create(
-        [Notification(user_id=uid, referral=referral, kind=kind, message=message) for uid in ids]
-    )
+    rows = notifications_add([Notification(user_id=uid, referral=referral, kind=kind, message=message) for uid in ids])
     for row in rows:
         enqueue_on_commit(send_notification_email, row.pk)
     return rows
@@ -82,9 +100,7 @@ def notify_many(*, users: Iterable[int], referrals: Sequence[Referral], kind: st
             NotificationKind.REJECTED: gettext("%(n)d referrals could not be placed: no desk is left (from R%(id)s)."),
         }
         message = (texts[kind] % {"n": len(referrals), "id": first.pk})[:300]
-    rows = Notification.objects.bulk_create(
-        [Notification(user_id=uid, referral=first, kind=kind, message=message) for uid in ids]
-    )
+    rows = notifications_add([Notification(user_id=uid, referral=first, kind=kind, message=message) for uid in ids])
     for row in rows:
         enqueue_on_commit(send_notification_email, row.pk)
     return rows
@@ -119,7 +135,10 @@ def notification_mark_read(*, user_id: int, notification_id: int | None = None) 
     qs = Notification.objects.filter(user_id=user_id, read_at__isnull=True)
     if notification_id is not None:
         qs = qs.filter(pk=notification_id)
-    return qs.update(read_at=timezone.now())
+    changed = qs.update(read_at=timezone.now())
+    if changed:
+        forget_unread_counts([user_id])
+    return changed
 
 
 @shared_task(name="referral.notifications.send_notification_email", **task_options(30, 45))

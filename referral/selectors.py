@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -242,8 +243,23 @@ def desk_list_with_load() -> QuerySet[Desk]:
     )
 
 
+UNREAD_COUNT_SECONDS = 30
+
+
+def unread_count_key(user_id: int) -> str:
+    return f"notifications:unread:{user_id}"
+
+
 def unread_notification_count(*, user_id: int) -> int:
-    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+    """The header's badge on every page: kept in the cache (best effort: without Redis it is counted) and
+    forgotten when the user's notifications change (referral.notifications), at most 30 s old otherwise."""
+    key = unread_count_key(user_id)
+    cached = cache.get(key)
+    if isinstance(cached, int):
+        return cached
+    count = Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+    cache.set(key, count, UNREAD_COUNT_SECONDS)
+    return count
 
 
 def referral_get_for_slip(user: AbstractBaseUser | AnonymousUser, pk: int | str) -> Referral:

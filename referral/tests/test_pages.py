@@ -157,12 +157,13 @@ def test_list_pages_query_count_is_pinned(name, counselor, mf_counselor, web, dj
         assert c.get(reverse(name)).status_code == 200
     for state in ("accepted", "in_progress", "requested", "on_hold"):
         walk_to(state, sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    c.get(reverse(name))  # the new referrals notified the desk: its badge counts again once
     with CaptureQueriesContext(connection) as five:
         c.get(reverse(name))
     assert len(five) == len(one)
     # Three constant directory prefetches (service, sending and receiving center), the booked appointments'
     # prefetch and the counts split in two (see referral.selectors): fixed, not per row.
-    assert len(one) <= 19
+    assert len(one) <= 16
 
 
 def test_queue_rows_offer_every_decline_reason_and_preselect_each_rows_assignee(

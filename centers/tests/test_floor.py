@@ -1,0 +1,46 @@
+"""The floor of every authenticated page (DESIGN.md "Performance targets": ≤ 4 queries before any work)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from referral.models import Notification
+from referral.notifications import notification_mark_read, notifications_add
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    # The test's transaction turns the session save's own transaction into a savepoint: not a query of the page.
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+def test_a_page_that_reads_no_data_costs_the_session_the_user_and_the_session_save(client, counselor):
+    client.force_login(counselor)
+    client.get("/accounts/password/")  # the badge's count is cached by the first page
+    statements = _statements(client, "/accounts/password/")
+    assert len(statements) == 3, statements
+    session, user, save = statements
+    assert session.startswith('SELECT "django_session"')
+    # One query for the user with the staff profile and its center the header shows.
+    assert user.startswith('SELECT "auth_user"') and '"centers_staffprofile"' in user and '"centers_center"' in user
+    assert save.startswith('UPDATE "django_session"')
+
+
+def test_the_badge_counts_a_new_notification_and_a_read_one_at_once(
+    client, counselor, django_capture_on_commit_callbacks
+):
+    client.force_login(counselor)
+    assert 'data-testid="unread-count"' not in client.get("/accounts/password/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications_add([Notification(user_id=counselor.pk, kind="arrived", message="R1 도착")])
+    page = client.get("/accounts/password/").content.decode()
+    assert 'data-testid="unread-count"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_mark_read(user_id=counselor.pk)
+    assert 'data-testid="unread-count"' not in client.get("/accounts/password/").content.decode()
