@@ -24,10 +24,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
@@ -114,6 +116,14 @@ def _claim(user_id: int, key: str, request_hash: str, path: str) -> tuple[Idempo
     raise RuntimeError("could not claim an idempotency key")  # pragma: no cover - two races in a row
 
 
+def _back(request: HttpRequest) -> str:
+    """The page the form was on (this site's only), else the start page."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        return referer
+    return "/"
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -146,8 +156,6 @@ class IdempotencyMiddleware:
 
     def _page(self, request: HttpRequest) -> HttpResponse:
         """A page form with its one-time key: the first submit runs, a repeat goes where the first went."""
-        from django.contrib import messages
-
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or FORM_FIELD not in request.POST:
             return self.get_response(request)
@@ -163,7 +171,7 @@ class IdempotencyMiddleware:
         if record.request_hash != request_hash or record.status_code is None:
             # Changed and sent again, or the first submit is still running: say so, change nothing.
             messages.warning(request, _("This form was already sent. Check the result before sending it again."))
-            return HttpResponse(status=303, headers={"Location": record.location or request.path})
+            return HttpResponse(status=303, headers={"Location": record.location or _back(request)})
         if record.location:
             messages.info(request, _("This form was already sent; here is what it did."))
         return _replay(record)

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import CaseNote, Client
 from cases.tests.factories import make_case, make_client
@@ -96,3 +97,23 @@ def test_every_form_that_creates_something_carries_a_key(client, counselor):
         html = client.get(url).content.decode()
         for action in actions:
             _key_in(html, action)
+
+
+def test_a_changed_repeat_of_a_form_answered_in_place_goes_back_to_the_form_page(client, counselor):
+    """A first answer without a redirect (an export, a page): a changed repeat returns to the page it came from."""
+    from core.idempotency import FORM_FIELD
+    from core.models import IdempotencyRecord
+
+    case = make_case(counselor)
+    client.force_login(counselor)
+    page = reverse("cases:case_detail", args=[case.pk])
+    action = reverse("cases:case_note_add", args=[case.pk])
+    IdempotencyRecord.objects.create(
+        user=counselor, key="form:" + "a" * 32, request_hash="x", path=action, created_at=timezone.now(),
+        status_code=200, content_type="text/html",
+    )  # fmt: skip
+    repeat = client.post(action, {"text": "다른 메모", FORM_FIELD: "a" * 32}, HTTP_REFERER=f"http://testserver{page}")
+    assert repeat.status_code == 303 and repeat["Location"] == f"http://testserver{page}"
+    elsewhere = client.post(action, {"text": "또 다른", FORM_FIELD: "a" * 32}, HTTP_REFERER="https://evil.example/")
+    assert elsewhere["Location"] == "/"
+    assert not CaseNote.objects.filter(case=case).exists()
