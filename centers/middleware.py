@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -18,8 +19,9 @@ _OTP_EXEMPT_PREFIXES = ("/static/", "/i18n/", "/accounts/otp/verify/", "/account
 class OTPRequiredMiddleware:
     """Managers and admins who enrolled an authenticator must enter a code after the password.
 
-    Runs after django_otp's OTPMiddleware. Only center managers and admins are looked up, so the
-    pages counselors use cost no extra query (the staff profile is cached on the user).
+    Runs after django_otp's OTPMiddleware. Only the roles offered a second factor are looked up, and
+    whether they enrolled one is cached, so a page costs no extra query (the staff profile comes with the
+    user, centers.auth).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -43,10 +45,26 @@ class OTPRequiredMiddleware:
         return self.get_response(request)
 
 
+CONFIRMED_DEVICE_SECONDS = 300
+
+
+def confirmed_device_key(user_id: object) -> str:
+    return f"otp:confirmed:{user_id}"
+
+
 def _has_confirmed_device(user: object) -> bool:
+    """Whether the user enrolled an authenticator: asked on every page of a manager or admin not yet
+    verified, so kept in the cache (best effort) and forgotten whenever one of the user's devices is saved
+    or deleted (centers.permission_history's receivers); at most 5 minutes old otherwise."""
     from django_otp import user_has_device
 
-    return bool(user_has_device(user, confirmed=True))
+    key = confirmed_device_key(getattr(user, "pk", None))
+    cached = cache.get(key)
+    if isinstance(cached, bool):
+        return cached
+    found = bool(user_has_device(user, confirmed=True))
+    cache.set(key, found, CONFIRMED_DEVICE_SECONDS)
+    return found
 
 
 LOCKOUT_DETAIL = "Too many failed logins; this account is locked for a while."

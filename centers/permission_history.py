@@ -135,6 +135,15 @@ def _device_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any)
 
 
 def _device_after(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from centers.middleware import confirmed_device_key
+
+    # The second-factor check of every page reads this from the cache: forget it now and once committed.
+    key = confirmed_device_key(instance.user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
     if raw:
         return
     user = get_user_model().objects.filter(pk=instance.user_id).first()

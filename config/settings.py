@@ -155,6 +155,9 @@ AXES_LOCKOUT_CALLABLE = "centers.middleware.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
 
+# Sessions live in PostgreSQL and are read through the cache (one round trip fewer a request); with Redis
+# down the fail-soft cache misses and the session is read from the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an inactivity timeout
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -248,7 +248,7 @@ def test_case_list_query_count_does_not_grow_with_rows(counselor, web, django_as
     c = web(counselor)
     c.get(reverse("cases:case_list"))  # warm the session
     # session, user, staff profile, count, notifications badge, center, cases, needs, session save (3)
-    with django_assert_num_queries(8) as ctx:
+    with django_assert_num_queries(7) as ctx:
         c.get(reverse("cases:case_list"))
     for _ in range(5):
         make_case(counselor)
@@ -264,7 +264,7 @@ def test_client_search_query_count_is_fixed(counselor, web, django_assert_num_qu
     c.get(reverse("cases:intake"), {"q": "김민준"})
     # session, user, staff, search, fuzzy names, access log (chain lock, chain head, insert), badge, center,
     # regions (the region select), session save (3). SQLite serializes writers itself: no chain lock query.
-    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 10):
+    with django_assert_num_queries(10 if connection.vendor == "postgresql" else 9):
         r = c.get(reverse("cases:intake"), {"q": "김민준"})
     assert r.content.decode().count("?client=") == 4
 
