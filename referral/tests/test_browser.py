@@ -36,7 +36,9 @@ def test_referral_walks_from_the_sending_case_to_completion_across_two_centers(l
     expect(page.locator("[data-testid=unread-count]")).to_have_text("1")
     row = page.locator(f"tr[data-referral='{referral.pk}']")
     row.locator("button[value=accept]").click()
-    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_contain_text("접수")
+    # The swapped row says so ("접수 대기" also contains "접수": wait for the accepted row itself, or the
+    # link below may be followed while the accept is still in flight).
+    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_have_attribute("data-status", "accepted")
     page.click(f"a[href='/referrals/{referral.pk}/']")
     expect(page.locator("[data-testid=why-this-desk]")).to_contain_text("관악서민금융통합지원센터")
     expect(page.locator("[data-testid=referral-note]")).to_have_text("연체 90일, 채무조정 상담 희망")
