@@ -30,7 +30,7 @@ _recorded: contextvars.ContextVar[set[tuple[int, str, str]] | None] = contextvar
 
 
 def current_where() -> str:
-    """The URL name of the view being run ("cases:intake", "api:client-list"), or "" outside a request."""
+    """The URL name of the view being run ("cases:intake", "client-list"), or "" outside a request."""
     return _where.get()
 
 
