@@ -82,6 +82,13 @@ def case_list_for(user: User, *, status: str | None = None, mine: bool = False) 
     return qs.prefetch_related("needs").order_by("-opened_at", "-pk")
 
 
+def case_row_for_user(user: User, pk: object) -> Case:
+    """The case row alone, scoped to the caller's center (404 otherwise): for a part of the case page that
+    needs nothing else of it (the referrals table htmx re-reads every few seconds)."""
+    actor = pii_actor(user)
+    return _get_or_404(Case.objects.filter(center_id=actor.center_id or 0).only("pk", "center_id", "status"), pk=pk)
+
+
 def case_get_for_user(user: User, pk: object) -> Case:
     qs = (
         case_list_for(user)

@@ -72,6 +72,18 @@ class Pagination(PageNumberPagination):
         return parameters
 
 
+def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """The schema of a page `Pagination` answers for views that paginate by hand (APIView): count, next,
+    previous and the page's items. `name` is the component's name in the schema."""
+    fields: dict[str, Any] = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_payload(), status=exc.status_code)

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from cases.models import AccessAction, PiiAccessLog
 from centers.models import PermissionChange, Role
 from centers.selectors import actor_for
-from core.api import Pagination
+from core.api import Pagination, page_of
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.http import client_ip
 from core.orm import parse_pk
@@ -52,11 +52,7 @@ class AccessLogRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AccessLogPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = AccessLogRowSerializer(many=True)
+AccessLogPageSerializer = page_of(AccessLogRowSerializer, "AccessLogPageSerializer")
 
 
 class AccessLogView(APIView):
@@ -229,11 +225,7 @@ class PermissionChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PermissionChangePageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = PermissionChangeSerializer(many=True)
+PermissionChangePageSerializer = page_of(PermissionChangeSerializer, "PermissionChangePageSerializer")
 
 
 class StaffPermissionHistoryView(APIView):

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from cases.models import AccessAction
 from cases.selectors import client_get_for_user, pii_actor
 from cases.services import pii_access_log_write
-from core.api import Pagination
+from core.api import Pagination, page_of
 from core.errors import InvalidInput, NotFound
 from core.http import client_ip
 from privacy import requests as svc
@@ -66,11 +66,7 @@ class RequestSerializer(serializers.ModelSerializer):
         return reverse("privacy-request-report", kwargs={"id": obj.pk})
 
 
-class RequestPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = RequestSerializer(many=True)
+RequestPageSerializer = page_of(RequestSerializer, "RequestPageSerializer")
 
 
 class RequestInputSerializer(serializers.Serializer):

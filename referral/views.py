@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from cases.selectors import case_get_for_user, pii_actor
+from cases.selectors import case_row_for_user, pii_actor
 from centers.models import Service, staff_name
 from centers.selectors import actor_for
 from core.errors import DomainError, DuplicateReferral, InvalidInput, PermissionDenied
@@ -306,7 +306,7 @@ def case_referrals_live(request: StaffRequest, pk: int) -> HttpResponse:
         pii_actor(request.user)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
-    case = case_get_for_user(request.user, pk)
+    case = case_row_for_user(request.user, pk)
     referrals = case_referral_rows(request.user, case)
     return render(
         request,
