@@ -13,7 +13,6 @@ def test_counselor_completes_a_walk_in_intake_and_sees_suggestions(login_page, c
     assert page.locator("h1").inner_text() == "방문 접수"
     page.fill("input[name=q]", "홍길동")
     page.click("#client-search button[type=submit]")
-    # The search swaps its own section (htmx), the rest of the form stays as typed.
     expect(page.locator("#client-search")).to_contain_text("찾는 내담자가 없습니다")
 
     page.fill("#id_name", "홍길동")
