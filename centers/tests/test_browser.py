@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -12,7 +13,9 @@ def test_counselor_logs_in_and_sees_directory_in_korean(login_page, counselor):
     assert "출장 서민금융 상담창구" in gwanak.inner_text()
     page.select_option("select[name=kind]", "microfinance")
     page.click("form.filters button[type=submit]")
-    assert page.locator("section.center").count() == 13
+    # The click starts the navigation; the new page may still be parsing when it returns.
+    page.wait_for_url("**/directory/?kind=microfinance*")
+    expect(page.locator("section.center")).to_have_count(13)
 
 
 def test_wrong_password_shows_error_and_stays_logged_out(page, counselor):
