@@ -57,7 +57,10 @@ MIDDLEWARE = [
     "core.http.AccessContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that a live section's background poll is not activity (core.sessions).
+    "core.sessions.SessionMiddleware",
+    # An htmx request sent to the login page takes the whole page there (core.sessions).
+    "core.sessions.HtmxLoginRedirectMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Outside CommonMiddleware: sees its 404s after the trailing-slash redirect was considered.
     "config.middleware.ApiNotFoundJsonMiddleware",

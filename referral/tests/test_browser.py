@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cases.models import Client
+from conftest import PASSWORD
 from referral.models import Referral
 from referral.tests.factories import case_with_consent
 
@@ -91,3 +92,29 @@ def test_accepting_from_the_queue_swaps_its_row_in_place_and_the_table_stays_liv
     expect(page.locator(f"tr[data-referral='{b.pk}']")).to_have_attribute("data-status", "accepted", timeout=12_000)
     assert page.evaluate("window.__sameDocument === true") and loads == []
     assert csp_errors == []
+
+
+def test_a_queue_left_open_logs_out_after_the_idle_time_though_it_keeps_polling(
+    login_page, counselor, mf_counselor, settings, django_capture_on_commit_callbacks
+):
+    """The queue re-reads itself every 5 s; those polls are not activity (core.sessions). With an idle time
+    of 8 s the poll at 5 s still shows the table and the one at 10 s takes the whole page to the login form,
+    which brings the counselor back to the queue."""
+    from referral.tests.helpers import walk_to
+
+    referral = walk_to("requested", sender=counselor, receiver=mf_counselor, capture=django_capture_on_commit_callbacks)
+    page = login_page(mf_counselor)
+    settings.SESSION_COOKIE_AGE = 8
+    page.goto("/referrals/")  # the last real request: the session ends 8 s from now
+    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_be_visible()
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.headers.get("x-yeongye-poll") == "1" else None)
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=%2Freferrals%2F$"), timeout=20_000)
+    assert len(polls) >= 2  # it did poll, twice at least, and those polls did not hold the session open
+    assert page.locator("#queue-table").count() == 0  # the login form is the page, not pasted into the table
+    settings.SESSION_COOKIE_AGE = 30 * 60
+    page.fill("#id_username", mf_counselor.get_username())
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r"/referrals/$"))
+    expect(page.locator(f"tr[data-referral='{referral.pk}']")).to_be_visible()
