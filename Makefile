@@ -77,6 +77,11 @@ services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n 1) main start
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
+	@# The replica test (core/tests/test_replica.py) takes a base backup over a local replication connection.
+	@hba=$$(psql -h 127.0.0.1 -U postgres -Atc "SHOW hba_file"); \
+	  grep -qE '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$$hba" || \
+	  { echo "host replication all 127.0.0.1/32 trust" >> "$$hba" && psql -h 127.0.0.1 -U postgres -qAtc "SELECT pg_reload_conf()" >/dev/null; } || \
+	  echo "could not allow local replication connections in $$hba: the replica test will say so"
 
 bench: venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "centers.middleware.OTPRequiredMiddleware",
     # Names the request's user as the actor of permission changes (centers.permission_history).
     "centers.permission_history.PermissionActorMiddleware",
+    # A user who just wrote reads the primary for a few seconds (core.replica); needs the user.
+    "core.replica.ReplicaPinMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After the messages: a repeated page form is answered with one ("already sent").
     "core.idempotency.IdempotencyMiddleware",
@@ -126,6 +128,24 @@ else:
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
         }
     }
+# A read replica (PostgreSQL streaming replication): statistics, dashboards and exports read from it when it
+# answers and is within REPLICA_MAX_LAG_SECONDS; everything else reads and writes the primary (core.replica).
+_replica_url = env_str("DATABASE_REPLICA_URL", default="")
+if _replica_url:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not _replica_url.startswith(
+        ("postgres://", "postgresql://")
+    ):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL, for the primary and the replica")
+    DATABASES["replica"] = dj_database_url.parse(_replica_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A stopped replica costs a request at most this long before it reads the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+    # Under test the alias is the primary itself (core/tests/test_replica.py starts a real replica).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30)
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)  # a user who wrote reads the primary this long
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5)  # how often each process measures the replica
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---

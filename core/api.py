@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.db import DatabaseError, DataError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+from core.replica import reading_replica
 
 _FIELDS: dict[type, dict[str, serializers.Field]] = {}
 
@@ -85,6 +86,8 @@ def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.S
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError) and reading_replica():
+        raise exc  # core.replica.replica_reads runs the view again on the primary
     if isinstance(exc, DomainError):
         return Response(exc.as_payload(), status=exc.status_code)
     if isinstance(exc, DataError):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_LATENCY = Histogram(
     "yeongye_http_request_duration_seconds",
@@ -25,6 +25,18 @@ THROTTLE_FAIL_OPEN = Counter(
     "yeongye_throttle_fail_open",
     "Requests let through because the throttle could not read its counters.",
     ["scope"],
+)
+
+REPLICA_LAG = Gauge(
+    "yeongye_replica_lag_seconds",
+    "How far the read replica's replay was behind at this process's last check (core.replica).",
+    multiprocess_mode="max",
+)
+REPLICA_FALLBACKS = Counter(
+    "yeongye_replica_fallbacks",
+    "Reads meant for the replica that went to the primary: down (unreachable), lag (too far behind), "
+    "error (a query the replica cancelled).",
+    ["reason"],
 )
 
 

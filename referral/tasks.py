@@ -71,8 +71,9 @@ def enforce_sla() -> dict[str, int]:
 
 
 @shared_task(
-    # 10,000 rows took 213 s on a loaded 2-core machine (docs/benchmarks.md); imports.APPLY_LEASE exceeds the
-    # hard limit, so a killed worker's batch is taken up again only once this one is surely gone.
+    # 10,000 rows apply in ~12 s at 1M referrals (docs/benchmarks.md): the limits leave room for a loaded machine;
+    # imports.APPLY_LEASE exceeds the hard limit, so a killed worker's batch is taken up again only once this
+    # one is surely gone.
     name="referral.tasks.apply_import_batch",
     **task_options(540, 600, retries=5),
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -115,9 +115,10 @@ def _merged_percentiles(cell_ids: list[int], field: str) -> tuple[float | None, 
     """Nearest-rank median and p90 (hours) over the merged histograms of several cells."""
     if not cell_ids:
         return None, None, 0
-    if connection.vendor == "postgresql":
+    db = connections[router.db_for_read(MonthlyCell)]  # the replica when the view reads it (core.replica)
+    if db.vendor == "postgresql":
         # Merging in the database: a national year of histograms is ~300k entries, too slow to decode here.
-        with connection.cursor() as cur:
+        with db.cursor() as cur:
             ranks = {label: nearest_rank_sql(p, "total") for label, p in PERCENTILES.items()}
             cur.execute(_PERCENTILES_SQL.format(field=field, **ranks), [cell_ids])
             p50, p90, n = cur.fetchone()

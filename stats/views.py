@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from centers.models import Center, CenterKind, Domain, Region
 from centers.selectors import actor_for
 from core.errors import PermissionDenied
+from core.replica import replica_reads
 from stats.exports import table_matrix, to_csv, to_xlsx
 from stats.forms import GROUPS, StatsFilterForm
 from stats.selectors import StatsQuery, StatsReport, stats_report
@@ -110,6 +111,7 @@ def _query(request: HttpRequest) -> tuple[StatsFilterForm, StatsQuery | None]:
 
 
 @login_required
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request.user)
     form, query = _query(request)
@@ -142,6 +144,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@replica_reads
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     form, query = _query(request)
     if query is None:

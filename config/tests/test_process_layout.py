@@ -2,6 +2,7 @@
 runs statistics rebuilds in the process that routes referrals: a rebuild takes seconds to minutes, and
 sharing the process made a routing backlog drain four times slower (docs/benchmarks.md)."""
 
+import os
 import shlex
 from pathlib import Path
 
@@ -36,3 +37,20 @@ def test_every_queue_is_served_and_stats_never_share_the_routing_process(source)
     # Two workers on one host need distinct node names, or Celery warns and remote control gets confused.
     names = [argv[argv.index("-n") + 1] if "-n" in argv else "celery@%h" for argv in workers]
     assert len(set(names)) == len(names)
+
+
+def test_the_optional_replica_streams_from_the_compose_primary_and_the_app_can_be_pointed_at_it():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    standby = services["postgres-replica"]
+    assert standby["profiles"] == ["replica"]  # not started unless asked for
+    script = " ".join(standby["command"])
+    assert "pg_basebackup -h postgres" in script and " -R " in script and "exec postgres" in script
+    assert standby["user"] == "postgres"  # PostgreSQL refuses to run as root
+    assert standby["volumes"][0].split(":")[0] in compose["volumes"]
+    # The primary lets it stream: its init script (read when the data folder is created) exists and says so.
+    mount = next(v for v in services["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v)
+    init = ROOT / mount.split(":")[0]
+    assert init.is_file() and "host replication" in init.read_text() and os.access(init, os.X_OK)
+    # Every app process gets the variable (empty unless .env sets it: then no replica is used).
+    assert "DATABASE_REPLICA_URL" in services["web"]["environment"]

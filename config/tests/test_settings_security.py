@@ -116,3 +116,36 @@ def test_database_url_of_an_unknown_kind_stops_the_start():
     result = run_manage("check", env=production_env(DATABASE_URL="mysql://u@h/db"))
     assert result.returncode != 0
     assert "DATABASE_URL must be a postgres:// or sqlite:// URL" in result.stderr
+
+
+def _databases(**extra: str) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({k: {'PORT': v.get('PORT'), 'OPTIONS': v.get('OPTIONS'), "
+        "'MIRROR': v.get('TEST', {}).get('MIRROR')} for k, v in s.DATABASES.items()}))"
+    )
+    env = {**production_env(**extra), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_replica_url_adds_the_replica_alias_with_a_short_connect_timeout():
+    import json
+
+    done = _databases(
+        DATABASE_URL="postgres://app@db1:5432/yeongye",
+        DATABASE_REPLICA_URL="postgres://app@db2:5433/yeongye",
+        REPLICA_CONNECT_TIMEOUT="3",
+    )
+    assert done.returncode == 0, done.stderr
+    dbs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(dbs) == {"default", "replica"}
+    assert dbs["replica"]["PORT"] == 5433 and dbs["replica"]["OPTIONS"] == {"connect_timeout": 3}
+    assert dbs["replica"]["MIRROR"] == "default"  # under test, the alias is the primary (no stale reads)
+    assert set(json.loads(_databases(DATABASE_URL="postgres://app@db1/yeongye").stdout.splitlines()[-1])) == {
+        "default"
+    }
+
+
+def test_a_replica_of_the_sqlite_demo_is_refused_at_start():
+    done = _databases(DATABASE_URL="", DATABASE_REPLICA_URL="postgres://app@db2/yeongye")
+    assert done.returncode != 0 and "DATABASE_REPLICA_URL needs PostgreSQL" in done.stderr
