@@ -141,9 +141,7 @@ def test_a_replica_url_adds_the_replica_alias_with_a_short_connect_timeout():
     assert set(dbs) == {"default", "replica"}
     assert dbs["replica"]["PORT"] == 5433 and dbs["replica"]["OPTIONS"] == {"connect_timeout": 3}
     assert dbs["replica"]["MIRROR"] == "default"  # under test, the alias is the primary (no stale reads)
-    assert set(json.loads(_databases(DATABASE_URL="postgres://app@db1/yeongye").stdout.splitlines()[-1])) == {
-        "default"
-    }
+    assert set(json.loads(_databases(DATABASE_URL="postgres://app@db1/yeongye").stdout.splitlines()[-1])) == {"default"}
 
 
 def test_a_replica_of_the_sqlite_demo_is_refused_at_start():
