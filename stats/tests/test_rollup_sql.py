@@ -12,8 +12,7 @@ from stats.cube import GROUPING_SETS
 from stats.definitions import SEOUL
 from stats.models import MonthlyCell
 from stats.services import stats_refresh_month
-from stats.tests.factories import ReferralFactory, routed_to
-from stats.tests.history import build_history, history_strategy
+from stats.tests.history import ReferralFactory, build_history, history_strategy, routed_to
 from stats.tests.oracle import month_cells
 
 pytestmark = pytest.mark.sqlite

@@ -11,7 +11,7 @@ from centers.models import Center
 from referral.models import EventKind, Status
 from stats.definitions import SEOUL
 from stats.services import mark_dirty, stats_refresh_month
-from stats.tests.factories import CaseFactory, ClientFactory, ReferralEventFactory, ReferralFactory, routed_to
+from stats.tests.history import CaseFactory, ClientFactory, ReferralEventFactory, ReferralFactory, routed_to
 
 pytestmark = pytest.mark.django_db
 
