@@ -48,17 +48,16 @@ from core.errors import DomainError, FourEyes, InvalidInput, InvalidTransition, 
 from core.queueing import enqueue_on_commit
 
 User = Any
-S = ImportStatus
 
 # --- The lifecycle: one table; pages, API and tasks read it. -----------------------------------------
 IMPORT_LIFECYCLE: dict[str, tuple[frozenset[str], str]] = {
     # action: (statuses it starts from, status it leads to)
-    "validate": (frozenset({S.VALIDATING}), S.READY),  # or INVALID
-    "approve": (frozenset({S.READY}), S.APPROVED),
-    "apply": (frozenset({S.APPROVED, S.APPLYING}), S.APPLIED),  # or FAILED
+    "validate": (frozenset({ImportStatus.VALIDATING}), ImportStatus.READY),  # or INVALID
+    "approve": (frozenset({ImportStatus.READY}), ImportStatus.APPROVED),
+    "apply": (frozenset({ImportStatus.APPROVED, ImportStatus.APPLYING}), ImportStatus.APPLIED),  # or FAILED
 }
 # While a batch is in one of these, its page refreshes itself to show progress.
-WORKING_STATUSES = frozenset({S.VALIDATING, S.APPROVED, S.APPLYING})
+WORKING_STATUSES = frozenset({ImportStatus.VALIDATING, ImportStatus.APPROVED, ImportStatus.APPLYING})
 
 # Referral notes are at most 2000 characters (referral.services.NOTE_MAX); the import's note becomes one.
 NOTE_MAX = 2000
@@ -356,7 +355,7 @@ def import_batch_create(*, user: User, parsed: ParsedFile, filename: str = "") -
             batch = ImportBatch.objects.create(
                 center_id=center_id,
                 uploaded_by=user,
-                status=S.VALIDATING,
+                status=ImportStatus.VALIDATING,
                 filename=filename[:200],
                 file_format=parsed.file_format,
                 content_hash=parsed.content_hash,
@@ -625,7 +624,7 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
     Rows are read and checked in chunks, the progress saved between them; the verdict is one transaction.
     An invalid batch keeps its errors but not its rows (they will never be applied: no personal data kept).
     """
-    batch = ImportBatch.objects.filter(pk=batch_id, status=S.VALIDATING).first()
+    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.VALIDATING).first()
     if batch is None:
         return None
     with translation.override("ko"):
@@ -659,10 +658,10 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
                         checked[row.number] = result
                 errors.extend(result.errors)
             done += len(chunk)
-            ImportBatch.objects.filter(pk=batch_id, status=S.VALIDATING).update(processed_rows=done)
+            ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.VALIDATING).update(processed_rows=done)
         matches = _matches(batch.center_id, checked)
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().filter(pk=batch_id, status=S.VALIDATING).first()
+        batch = ImportBatch.objects.select_for_update().filter(pk=batch_id, status=ImportStatus.VALIDATING).first()
         if batch is None:
             return None
         now = timezone.now()
@@ -672,10 +671,10 @@ def import_batch_validate(*, batch_id: int) -> ImportBatch | None:
         batch.processed_rows = batch.total_rows
         batch.validated_at = now
         if errors:
-            batch.status = S.INVALID
+            batch.status = ImportStatus.INVALID
             ImportRow.objects.filter(batch_id=batch_id).delete()
         else:
-            batch.status = S.READY
+            batch.status = ImportStatus.READY
             # The cells as read give way to the checked values: the rows are written anew (one INSERT per
             # thousand; an UPDATE of each row's JSON by CASE costs seconds per thousand rows).
             sealed = list(ImportRow.objects.filter(batch_id=batch_id).values_list("number", "rrn_ciphertext"))
@@ -748,21 +747,21 @@ def import_batch_approve(*, user: User, batch_id: int | str) -> ImportBatch:
 def import_progress(batch: ImportBatch) -> int:
     """Percent done of the step the batch is in (validating, or applying)."""
     total = batch.total_rows or 1
-    if batch.status == S.VALIDATING:
+    if batch.status == ImportStatus.VALIDATING:
         return min(99, batch.processed_rows * 100 // total)
-    if batch.status == S.APPLYING:
+    if batch.status == ImportStatus.APPLYING:
         # The worker counts in the cache (its one transaction hides its rows until it commits); with the
         # cache unreachable the row's own count stands in (0 from the claim until the commit).
         done = cache.get(import_progress_key(batch.pk))
         return min(99, int(batch.processed_rows if done is None else done) * 100 // total)
-    if batch.status == S.APPROVED:
+    if batch.status == ImportStatus.APPROVED:
         return 0
     return 100
 
 
 def import_report(batch: ImportBatch) -> list[dict[str, Any]]:
     """Per row once applied: the client (matched or new), the case and the referral made."""
-    if batch.status != S.APPLIED:
+    if batch.status != ImportStatus.APPLIED:
         return []
     return [
         {

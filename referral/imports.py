@@ -34,7 +34,6 @@ from referral.models import Referral
 from referral.services import BulkReferral, referrals_create_bulk, referrals_route
 
 logger = logging.getLogger(__name__)
-S = ImportStatus
 # Longer than the apply task's hard time limit: a claim this old belongs to a worker that is gone.
 APPLY_LEASE = dt.timedelta(minutes=11)
 MAX_APPLY_ATTEMPTS = 3
@@ -48,14 +47,16 @@ class RowFailed(Exception):
 
 
 def _claim(batch_id: int, now: dt.datetime) -> bool:
-    fresh = ImportBatch.objects.filter(pk=batch_id, status=S.APPROVED).update(
-        status=S.APPLYING, apply_started_at=now, apply_attempts=F("apply_attempts") + 1, processed_rows=0
+    fresh = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.APPROVED).update(
+        status=ImportStatus.APPLYING, apply_started_at=now, apply_attempts=F("apply_attempts") + 1, processed_rows=0
     )
     if fresh:
         return True
-    stale = ImportBatch.objects.filter(pk=batch_id, status=S.APPLYING, apply_started_at__lt=now - APPLY_LEASE)
+    stale = ImportBatch.objects.filter(
+        pk=batch_id, status=ImportStatus.APPLYING, apply_started_at__lt=now - APPLY_LEASE
+    )
     if stale.filter(apply_attempts__gte=MAX_APPLY_ATTEMPTS).update(
-        status=S.FAILED,
+        status=ImportStatus.FAILED,
         failure=_("Applying was interrupted %(n)d times; nothing was created.") % {"n": MAX_APPLY_ATTEMPTS},
     ):
         return False
@@ -167,7 +168,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             batch = (
                 ImportBatch.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("uploaded_by__staff")
-                .filter(pk=batch_id, status=S.APPLYING)
+                .filter(pk=batch_id, status=ImportStatus.APPLYING)
                 .first()
             )
             if batch is None:
@@ -181,7 +182,7 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
             for r in rows:
                 r.pk = None
             ImportRow.objects.bulk_create(rows, batch_size=1000)
-            batch.status = S.APPLIED
+            batch.status = ImportStatus.APPLIED
             batch.applied_at = timezone.now()
             batch.processed_rows = len(rows)
             batch.matched_rows = sum(1 for r in rows if r.matched_client_id)
@@ -195,7 +196,9 @@ def import_batch_apply(*, batch_id: int) -> ImportBatch | None:
                 "row": exc.number,
                 "message": exc.error.detail,
             }
-        ImportBatch.objects.filter(pk=batch_id, status=S.APPLYING).update(status=S.FAILED, failure=message[:500])
+        ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.APPLYING).update(
+            status=ImportStatus.FAILED, failure=message[:500]
+        )
         logger.warning("import batch %s failed at row %s (%s)", batch_id, exc.number, exc.error.code)
         return ImportBatch.objects.get(pk=batch_id)
     finally:
@@ -214,7 +217,7 @@ def import_batch_route(*, batch_id: int) -> int:
     ids = list(
         ImportRow.objects.filter(
             batch_id=batch_id,
-            batch__status=S.APPLIED,
+            batch__status=ImportStatus.APPLIED,
             referral_id__isnull=False,
         ).values_list("referral_id", flat=True)
     )
@@ -227,14 +230,14 @@ def import_batches_to_resume(*, now: dt.datetime | None = None, limit: int = 100
     grace = now - dt.timedelta(minutes=1)
     return {
         "validate": list(
-            ImportBatch.objects.filter(status=S.VALIDATING, updated_at__lt=now - dt.timedelta(minutes=10))
+            ImportBatch.objects.filter(status=ImportStatus.VALIDATING, updated_at__lt=now - dt.timedelta(minutes=10))
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         ),
         "apply": list(
             ImportBatch.objects.filter(
-                Q(status=S.APPROVED, updated_at__lt=grace)
-                | Q(status=S.APPLYING, apply_started_at__lt=now - APPLY_LEASE)
+                Q(status=ImportStatus.APPROVED, updated_at__lt=grace)
+                | Q(status=ImportStatus.APPLYING, apply_started_at__lt=now - APPLY_LEASE)
             )
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
