@@ -26,7 +26,7 @@ from bench.sql import explain, run_query
 from centers.models import Role, StaffProfile
 from stats.definitions import SEOUL, month_of
 from stats.forms import _shift
-from stats.models import MonthlyCell, MonthState
+from stats.models import MonthFact, MonthlyCell, MonthState
 from stats.services import stats_refresh_month
 
 GROUPS = ("month", "region", "kind", "center", "service", "domain", "channel", "desk")
@@ -54,7 +54,9 @@ def _cube_is_current(months: list[date]) -> bool:
         cur.execute("SELECT max(generated_at) FROM bench_dataset")
         generated = cur.fetchone()[0]
     computed = dict(MonthState.objects.filter(month__in=months).values_list("month", "computed_at"))
-    return bool(generated) and all(computed.get(m) and computed[m] >= generated for m in months)
+    # A cube from before the facts were stored (stats.incremental) is rebuilt: the facts come with it.
+    with_facts = set(MonthFact.objects.filter(month__in=months).values_list("month", flat=True).distinct())
+    return bool(generated) and all(computed.get(m) and computed[m] >= generated and m in with_facts for m in months)
 
 
 def ensure_cube() -> Row | None:

@@ -504,7 +504,7 @@ def case_open(*, user: User, client: Client, opening: CaseOpening, opened_at: dt
     case.save(force_insert=True)
     need_rows = _needs_of(case, opening)
     Need.objects.bulk_create(need_rows)
-    case_opened.send(sender=Case, at=case.opened_at)
+    case_opened.send(sender=Case, at=case.opened_at, clients=[client.pk])
     access_record_write(user, [client.pk], AccessAction.CREATE)
     # The case as opened, needs in hand: `case.needs.all()` answers without reading them back.
     prefetched(case, "needs", need_rows)
@@ -526,7 +526,7 @@ def cases_open_bulk(
         need_rows.extend(needs)
     Need.objects.bulk_create(need_rows, batch_size=_DUPLICATE_CHUNK)
     if cases:
-        case_opened.send(sender=Case, at=at)
+        case_opened.send(sender=Case, at=at, clients=[case.client_id for case in cases])
     return cases
 
 

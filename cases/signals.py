@@ -8,8 +8,9 @@ from django.dispatch import Signal
 # rolls the withdrawal back, so nothing is half-done.
 consent_withdrawn = Signal()
 
-# Sent by cases.services when a case is opened, inside the transaction, with kwarg `at` (the case's
-# opened_at). The statistics app marks that month's figures stale; it learns of it only through this.
+# Sent by cases.services when a case is opened, inside the transaction, with kwargs `at` (the case's
+# opened_at) and `clients` (the cases' clients). The statistics app recounts those clients' facts of that
+# month; it learns of it only through this.
 case_opened = Signal()
 
 # Sent by cases.imports.import_batch_approve inside its transaction, with kwarg `batch_id`. The referral

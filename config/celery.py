@@ -82,9 +82,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
         "options": {"queue": CeleryQueue.STATS},
     },
+    # Incremental (stats.incremental): cheap, so often; a change made while its month was being refreshed waits
+    # for this at most (its own message was not sent: the month was dirty already).
     "stats-refresh-dirty": {
         "task": "stats.tasks.refresh_dirty",
-        "schedule": 120.0,
+        "schedule": 30.0,
         "options": {"queue": CeleryQueue.STATS},
     },
     # Safe job market: today's Work24 postings every hour (off without WORK24_API_KEY), raw answers purged nightly.

@@ -39,6 +39,11 @@ REPLICA_FALLBACKS = Counter(
     ["reason"],
 )
 
+STATS_MISMATCHES = Counter(
+    "yeongye_stats_incremental_mismatches",
+    "Months whose incrementally kept cells differed from a rebuild (or could not be moved): rebuilt whole.",
+)
+
 
 class RequestMetricsMiddleware:
     """Times each request; first in MIDDLEWARE so the latency includes every other middleware."""

@@ -141,7 +141,7 @@ def _transition(
                 result.fields["contact_due_at"] = None
         referral.save(update_fields=sorted({*result.fields, "status", "updated_at"}))
         _event_of(referral, result, by=by, at=now, from_status=from_status).save(force_insert=True)
-        referral_changed.send(sender=Referral, at=referral.created_at)
+        referral_changed.send(sender=Referral, at=referral.created_at, clients=[referral.client_id])
         return referral
 
 
@@ -311,7 +311,7 @@ def referral_create(
         referral.save(force_insert=True)
         event = _create_event(referral, by=by, note=note, now=now)
         event.save(force_insert=True)
-        referral_changed.send(sender=Referral, at=now)
+        referral_changed.send(sender=Referral, at=now, clients=[referral.client_id])
         _enqueue_route(referral.pk)
         access_record_write(by, [case.client_id], AccessAction.CREATE)
     # The referral as created, relations in hand (the API answers with it instead of reading it back).
@@ -384,7 +384,7 @@ def referrals_create_bulk(*, by: User, rows: Sequence[BulkReferral], priority: s
         events = [_create_event(referral, by=by, note=referral.note, now=now) for referral in made]
         ReferralEvent.objects.bulk_create(events, batch_size=BULK_CHUNK)
         if made:
-            referral_changed.send(sender=Referral, at=now)
+            referral_changed.send(sender=Referral, at=now, clients=[r.client_id for r in made])
     return made
 
 
@@ -620,8 +620,11 @@ def _route_chunk(ids: Sequence[int]) -> int:
         for values, pks in same.items():
             Referral.objects.filter(pk__in=pks).update(**dict(zip(_ROUTED_FIELDS, values, strict=True)))
         ReferralEvent.objects.bulk_create(events, batch_size=ROUTE_CHUNK)
-        for at in sorted({r.created_at for r in refs}):
-            referral_changed.send(sender=Referral, at=at)
+        by_created: dict[dt.datetime, list[int]] = {}
+        for r in refs:
+            by_created.setdefault(r.created_at, []).append(r.client_id)
+        for at, clients in sorted(by_created.items()):
+            referral_changed.send(sender=Referral, at=at, clients=clients)
         _routed(refs)
         _route_notify(refs)
     return len(refs)
@@ -1116,7 +1119,7 @@ def appointment_book(*, by: User, referral_id: int, start: dt.datetime) -> Refer
                 "previous": _appointment_data(current) if current is not None else None,
             },
         )
-        referral_changed.send(sender=Referral, at=referral.created_at)
+        referral_changed.send(sender=Referral, at=referral.created_at, clients=[referral.client_id])
     return referral
 
 
@@ -1142,7 +1145,7 @@ def appointment_cancel(*, by: User, referral_id: int) -> Referral:
             desk_id=current.desk_id,
             data={"appointment": _appointment_data(current)},
         )
-        referral_changed.send(sender=Referral, at=referral.created_at)
+        referral_changed.send(sender=Referral, at=referral.created_at, clients=[referral.client_id])
     return referral
 
 

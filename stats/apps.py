@@ -3,10 +3,10 @@ from typing import Any
 from django.apps import AppConfig
 
 
-def _mark_dirty(sender: Any, *, at: Any, **kwargs: Any) -> None:
+def _mark_dirty(sender: Any, *, at: Any, clients: Any = None, **kwargs: Any) -> None:
     from stats.services import mark_dirty
 
-    mark_dirty(at=at)
+    mark_dirty(at=at, clients=clients)
 
 
 class StatsConfig(AppConfig):

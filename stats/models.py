@@ -72,11 +72,72 @@ class MonthlyCell(models.Model):
 
 
 class MonthState(models.Model):
-    """When a month's cells were last rebuilt, and whether a change has happened since."""
+    """When a month's cells were last brought up to date, and whether a change has happened since."""
 
     month = models.DateField(unique=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     dirty_since = models.DateTimeField(null=True, blank=True)
+    # A change arrived without the clients it touched: the next refresh rebuilds the month whole.
+    needs_rebuild = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class MonthFact(models.Model):
+    """One fact of a month as its cells were last counted (stats.rollup's `fact`): a walk-in, a referral
+    sent, a referral at its desk, a decline or timeout, with its dimensions and measures. The cells are
+    rolled up from these rows, and an incremental refresh (stats.incremental) recounts only the changed
+    clients' facts: the cells move by the difference. Plain ids, no foreign keys: derived data, rewritten
+    by every refresh, never read for a person."""
+
+    month = models.DateField()
+    client_id = models.BigIntegerField()
+    center_id = models.BigIntegerField()
+    region_id = models.BigIntegerField(null=True)
+    kind = models.CharField(max_length=20, blank=True)
+    desk_id = models.BigIntegerField(null=True)
+    service_id = models.BigIntegerField(null=True)
+    domain = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=20, blank=True)
+    age_band = models.CharField(max_length=10, blank=True)
+    gender = models.CharField(max_length=1, blank=True)
+    walk_ins = models.SmallIntegerField(default=0)
+    referrals_sent = models.SmallIntegerField(default=0)
+    referrals_received = models.SmallIntegerField(default=0)
+    accepted = models.SmallIntegerField(default=0)
+    declined = models.SmallIntegerField(default=0)
+    timeouts = models.SmallIntegerField(default=0)
+    rejected = models.SmallIntegerField(default=0)
+    completed = models.SmallIntegerField(default=0)
+    achieved = models.SmallIntegerField(default=0)
+    failed = models.SmallIntegerField(default=0)
+    cancelled = models.SmallIntegerField(default=0)
+    open = models.SmallIntegerField(default=0)
+    sla_breaches = models.SmallIntegerField(default=0)
+    routed = models.SmallIntegerField(default=0)
+    colocated = models.SmallIntegerField(default=0)
+    outcome = models.CharField(max_length=40, null=True)
+    achieved_outcome = models.CharField(max_length=40, null=True)
+    fail_reason = models.CharField(max_length=40, null=True)
+    placement = models.CharField(max_length=10, null=True)
+    accept = models.IntegerField(null=True)  # tenths of an hour, created → accepted
+    complete = models.IntegerField(null=True)  # tenths of an hour, created → completed
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "client_id"], name="stats_fact_month_client")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} client {self.client_id}"
+
+
+class PendingChange(models.Model):
+    """A client whose facts of a month changed since the last refresh, written after the change commits.
+    No uniqueness: an insert never waits on a refresh that is consuming the rows (it takes them with
+    DELETE … RETURNING); the refresh counts each client once however often it is listed."""
+
+    month = models.DateField(db_index=True)
+    client_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} client {self.client_id}"

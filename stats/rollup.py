@@ -30,6 +30,7 @@ How the statement is shaped, and why:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,6 +56,8 @@ class Dialect:
     materialized: str
     # 'suspect' / 'clear' from a completion event's data (its "placement", if any), else NULL.
     placement_status: Callable[[str], str]
+    # `column` is one of the ids in the parameter `clients` (a list on PostgreSQL, JSON text on SQLite).
+    in_clients: Callable[[str], str]
 
 
 DIALECTS = {
@@ -69,6 +72,7 @@ DIALECTS = {
             f"CASE WHEN {c} -> 'placement' IS NULL THEN NULL "
             f"WHEN ({c} -> 'placement' ->> 'employer_suspect') = 'true' THEN 'suspect' ELSE 'clear' END"
         ),
+        in_clients=lambda c: f"{c} = ANY(%(clients)s)",
     ),
     "sqlite": Dialect(
         # Django stores an aware datetime as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]".
@@ -84,6 +88,7 @@ DIALECTS = {
             f"CASE WHEN json_type({c}, '$.placement') IS NULL THEN NULL "
             f"WHEN json_extract({c}, '$.placement.employer_suspect') = 1 THEN 'suspect' ELSE 'clear' END"
         ),
+        in_clients=lambda c: f"{c} IN (SELECT value FROM json_each(%(clients)s))",
     ),
 }
 
@@ -181,8 +186,11 @@ def _tenths(d: Dialect, start: str, end: str) -> str:
     return f"(CASE WHEN {diff} < 0 THEN 0 ELSE {diff} END) / 360000000"
 
 
-def _facts(d: Dialect) -> str:
-    """The facts of a month. Parameters: start, end, as_of, and the age band thresholds (born_after_<n>)."""
+def _facts(d: Dialect, *, clients: bool = False) -> str:
+    """The facts of a month. Parameters: start, end, as_of, and the age band thresholds (born_after_<n>);
+    with `clients`, only the facts of the clients in the parameter `clients`."""
+    of_referral = f" AND {d.in_clients('r.client_id')}" if clients else ""
+    of_case = f" AND {d.in_clients('k.client_id')}" if clients else ""
 
     def counts(**given: str) -> str:
         return ", ".join(f"{given.get(c, '0')} AS {c}" for c in COUNTS)
@@ -231,7 +239,7 @@ month_referral AS {d.materialized} (
     JOIN centers_service s ON s.id = r.service_id
     JOIN cases_case k ON k.id = r.case_id
     JOIN cases_client cl ON cl.id = r.client_id
-    WHERE r.created_at >= %(start)s AND r.created_at < %(end)s
+    WHERE r.created_at >= %(start)s AND r.created_at < %(end)s{of_referral}
 ),
 raw_fact AS (
     -- Walk-ins: at the case's center, no desk, no service.
@@ -241,7 +249,7 @@ raw_fact AS (
            CAST(NULL AS TEXT) AS outcome, CAST(NULL AS TEXT) AS achieved_outcome, CAST(NULL AS TEXT) AS fail_reason,
            CAST(NULL AS TEXT) AS placement, CAST(NULL AS INTEGER) AS accept, CAST(NULL AS INTEGER) AS complete
     FROM cases_case k JOIN cases_client cl ON cl.id = k.client_id
-    WHERE k.opened_at >= %(start)s AND k.opened_at < %(end)s
+    WHERE k.opened_at >= %(start)s AND k.opened_at < %(end)s{of_case}
     UNION ALL
     -- Sent: at the sending center.
     SELECT r.client_id, r.from_center_id, NULL, r.service_id, r.domain, r.channel, r.birth_date, r.gender,
@@ -416,7 +424,7 @@ def _statement(d: Dialect) -> str:
     # INSERT first, then WITH: Python's sqlite3 reports a rowcount only for a statement that starts with INSERT.
     return f"""
 INSERT INTO stats_monthlycell (month, gset, {", ".join(dims)}, {", ".join(name for name, _ in PART_COLUMNS)})
-WITH {_facts(d)},
+WITH {_stored_facts(d)},
 {",\n".join(count_ctes + client_ctes + entry_ctes)},
 cell_part AS (
 {"\nUNION ALL ".join(count_parts + client_parts + entry_parts)}
@@ -429,21 +437,56 @@ HAVING sum(clients) > 0
 """
 
 
+# The columns of a fact, in the order stats_monthfact stores them.
+FACT_COLUMNS: tuple[str, ...] = (
+    "client_id",
+    "center_id",
+    "region_id",
+    "kind",
+    "desk_id",
+    "service_id",
+    "domain",
+    "channel",
+    "age_band",
+    "gender",
+    *COUNTS,
+    "outcome",
+    "achieved_outcome",
+    "fail_reason",
+    "placement",
+    "accept",
+    "complete",
+)
+_TEXT_FACTS = {"kind", "domain", "channel", "age_band", "gender", "outcome", "achieved_outcome", "fail_reason"}
+_TEXT_FACTS |= {"placement"}
+
+
+def _stored_facts(d: Dialect) -> str:
+    """The `fact` the cells are rolled up from: the month's stored facts (written by facts_statement)."""
+    cols = ", ".join(f"CAST({c} AS TEXT) AS {c}" if c in _TEXT_FACTS else c for c in FACT_COLUMNS)
+    return f"fact AS {d.materialized} (SELECT {cols} FROM stats_monthfact WHERE month = %(month_start)s)"
+
+
 @cache
 def statement(vendor: str) -> str:
+    """The cells of a month, from its stored facts. Parameter: month_start."""
     return _statement(DIALECTS[vendor])
 
 
-def write_month_cells(cursor: CursorWrapper, connection: BaseDatabaseWrapper, *, month: date, as_of: datetime) -> int:
-    """Insert every cell of `month` (its old cells already deleted); returns how many."""
+@cache
+def facts_statement(vendor: str, *, clients: bool = False) -> str:
+    """The facts of a month from the raw rows: an INSERT of all of them into stats_monthfact, or with
+    `clients` a SELECT of those clients' facts (the incremental refresh's new facts)."""
+    d = DIALECTS[vendor]
+    cols = ", ".join(FACT_COLUMNS)
+    if clients:
+        return f"WITH {_facts(d, clients=True)} SELECT {cols} FROM fact"
+    return f"INSERT INTO stats_monthfact (month, {cols}) WITH {_facts(d)} SELECT %(month_start)s, {cols} FROM fact"
+
+
+def fact_params(connection: BaseDatabaseWrapper, *, month: date, as_of: datetime) -> dict[str, Any]:
     start, end = month_bounds(month)
     ops = connection.ops
-    if connection.vendor == "postgresql":
-        # JIT compiling this statement's expressions costs ~10 s and saves nothing (ends with the transaction).
-        # work_mem stays at the server's setting: every CTE's hash table lives until the statement ends and
-        # each may be sized up to work_mem × hash_mem_multiplier from the planner's estimate, so raising it
-        # here (128 MB was tried) let one backend reach 14 GB and be killed by the OOM killer.
-        cursor.execute("SET LOCAL jit = off")
     params: dict[str, Any] = {
         "start": ops.adapt_datetimefield_value(start),
         "end": ops.adapt_datetimefield_value(end),
@@ -452,5 +495,28 @@ def write_month_cells(cursor: CursorWrapper, connection: BaseDatabaseWrapper, *,
     }
     for upper in AGE_BAND_UPPER:
         params[f"born_after_{upper}"] = ops.adapt_datefield_value(date(month.year - upper, month.month, 1))
-    cursor.execute(statement(connection.vendor), params)
+    return params
+
+
+def client_param(connection: BaseDatabaseWrapper, client_ids: list[int]) -> Any:  # noqa: ANN401 - per engine
+    return client_ids if connection.vendor == "postgresql" else json.dumps(client_ids)
+
+
+def write_month_facts(cursor: CursorWrapper, connection: BaseDatabaseWrapper, *, month: date, as_of: datetime) -> int:
+    """Insert every fact of `month` (its old facts already deleted); returns how many."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL jit = off")
+    cursor.execute(facts_statement(connection.vendor), fact_params(connection, month=month, as_of=as_of))
+    return cursor.rowcount
+
+
+def write_month_cells(cursor: CursorWrapper, connection: BaseDatabaseWrapper, *, month: date) -> int:
+    """Insert every cell of `month` from its stored facts (its old cells already deleted); returns how many."""
+    if connection.vendor == "postgresql":
+        # JIT compiling this statement's expressions costs ~10 s and saves nothing (ends with the transaction).
+        # work_mem stays at the server's setting: every CTE's hash table lives until the statement ends and
+        # each may be sized up to work_mem × hash_mem_multiplier from the planner's estimate, so raising it
+        # here (128 MB was tried) let one backend reach 14 GB and be killed by the OOM killer.
+        cursor.execute("SET LOCAL jit = off")
+    cursor.execute(statement(connection.vendor), {"month_start": connection.ops.adapt_datefield_value(month)})
     return cursor.rowcount

@@ -8,12 +8,13 @@ from celery import shared_task
 
 from core.queueing import task_options
 from stats import services
+from stats.incremental import stats_update_month
 
 
 @shared_task(name="stats.tasks.refresh_month", **task_options(600))
 def refresh_month(month: str) -> int:
-    """`month` is an ISO date of any day in the month, e.g. "2026-03-01"."""
-    return services.stats_refresh_month(month=date.fromisoformat(month))
+    """`month` is an ISO date of any day in the month, e.g. "2026-03-01". The changed clients only."""
+    return stats_update_month(month=date.fromisoformat(month))
 
 
 @shared_task(name="stats.tasks.refresh_dirty", **task_options(600))
@@ -27,7 +28,7 @@ def refresh_current_month() -> int:
 
     from stats.definitions import month_of
 
-    return services.stats_refresh_month(month=month_of(timezone.now()))
+    return stats_update_month(month=month_of(timezone.now()))
 
 
 @shared_task(name="stats.tasks.rebuild_recent_months", **task_options(600))

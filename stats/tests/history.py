@@ -122,11 +122,13 @@ history_strategy = st.fixed_dictionaries(
 )
 
 
-def build_history(h: dict[str, Any]) -> None:
+def build_history(h: dict[str, Any], *, clients: list[Any] | None = None) -> list[Any]:
+    """Write the history's rows; with `clients`, its walk-ins and referrals are theirs (a history added on
+    top of another one). Returns the clients."""
     centers = {c.code: c for c in Center.objects.filter(code__in=CENTERS).select_related("region")}
     desks = {d.code: d for d in Desk.objects.filter(code__in=DESKS).select_related("center")}
     services = {s.code: s for s in Service.objects.filter(code__in=SERVICES)}
-    clients = [
+    clients = clients or [
         ClientFactory(center=centers[CENTERS[i % len(CENTERS)]], gender=g, birth_date=date(y, mo, 15))
         for i, (g, y, mo) in enumerate(h["clients"])
     ]
@@ -180,3 +182,4 @@ def build_history(h: dict[str, Any]) -> None:
             if r.get("placement") is not None and service.code == "job_placement":
                 data["placement"] = {"posting": 1, "employer": 1, "employer_suspect": r["placement"]}
             ReferralEventFactory(referral=ref, kind=EventKind.COMPLETE, desk=desk, at=closed_at, data=data)
+    return clients
