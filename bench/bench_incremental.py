@@ -64,7 +64,7 @@ def run(ctx: Context) -> list[Row]:
     )
     if referral is None:
         return rows + [Row(name="incremental statistics", n=0, median_ms=0, p95_ms=0, met=False, note="no referral")]
-    manager = get_user_model().objects.get(pk=managed[referral.to_center_id])
+    manager = get_user_model().objects.get(pk=managed[referral.to_center_id or 0])
     month = month_of(referral.created_at)
     if not MonthFact.objects.filter(month=month).exists():
         stats_refresh_month(month=month)
