@@ -46,7 +46,10 @@ def run(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     # Refreshes queue on `stats`, which nothing consumes here: this module runs them itself, timed (in-process
     # tasks would run the refresh inside the transition's commit).
-    _use_broker(ctx.redis_url)
+    from config.celery import app as celery_app
+
+    if celery_app.conf.task_always_eager:  # an earlier module may have switched already (its pool stays open)
+        _use_broker(ctx.redis_url)
     cube = ensure_cube()
     if cube is not None:
         rows.append(cube)

@@ -73,6 +73,11 @@ def _use_broker(url: str | None) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps connection and producer pools per broker URL in process-wide registries; one closed above
+    # would be handed out again ("Acquire on closed pool"): start them afresh too.
+    from kombu import pools
+
+    pools.reset()
 
 
 def _baseline(ctx: Context, n: int) -> Stats:
