@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -140,6 +142,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if report is not None:
         headers, _kinds, rows = table_matrix(report)
         context.update(headers=headers, table_body=table_body(rows), chart=chart_data(report))
+        # The cards show the last month against the one before; the month under way is not yet whole.
+        today = timezone.localdate()
+        context.update(
+            card_month=report.query.end,
+            card_previous=(report.query.end - dt.timedelta(days=1)).replace(day=1),
+            card_in_progress=report.query.end == today.replace(day=1),
+            today=today,
+        )
     return render(request, "stats/dashboard.html", context, status=status)
 
 

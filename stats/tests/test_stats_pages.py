@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -294,3 +295,13 @@ def test_a_change_marked_dirty_is_rolled_up_after_commit(
         mark_dirty(at=case.opened_at)
     res = api_for(admin_user_staff).get("/api/v1/stats/monthly/?from=2026-03&to=2026-03").json()
     assert res["results"][0]["walk_ins"] == 1
+
+
+def test_the_cards_say_when_their_month_is_still_under_way(client, seeded, ministry_user):
+    _login(client, ministry_user)
+    with time_machine.travel(datetime(2026, 3, 20, 15, 0, tzinfo=SEOUL), tick=False):
+        # Ending with the month under way: its figures are 20 days' worth, compared with a whole February.
+        now = client.get("/stats/?start=2026-01&end=2026-03").content.decode()
+        ended = client.get("/stats/?start=2026-01&end=2026-02").content.decode()
+    assert "기준 월: 2026-03(진행 중, 20일까지) · 비교: 2026-02 한 달 전체" in now
+    assert "기준 월: 2026-02 · 비교: 2026-01" in ended and "진행 중" not in ended
