@@ -87,7 +87,7 @@ class _Health:
 
 
 _health = _Health()
-_health_lock = threading.Lock()
+_health_lock = threading.RLock()  # replica_usable marks it down while holding it
 
 
 def forget_health() -> None:
@@ -144,9 +144,8 @@ def replica_usable() -> bool:
                 row = cursor.fetchone()
             lag = float(row[0] if row and row[0] is not None else 0)
         except DatabaseError as exc:
-            _health.checked_at, _health.usable = time.monotonic(), False
             _close_replica()
-            _fallback("down", "replica unreachable, reading the primary: %s", _first_line(exc))
+            _mark_down(exc)
             return False
         REPLICA_LAG.set(lag)
         usable = lag <= settings.REPLICA_MAX_LAG_SECONDS

@@ -39,10 +39,10 @@ from stats.cube import COUNTS, DIMENSIONS, GROUPING_SETS, HISTOGRAMS, TALLIES
 from stats.definitions import PERCENTILES, month_bounds, month_start, percentile_from_hist
 from stats.models import MonthFact, MonthlyCell, MonthState, PendingChange
 from stats.rollup import FACT_COLUMNS, client_param, fact_params, facts_statement
+from stats.services import month_lock, stats_refresh_month
 
 logger = logging.getLogger(__name__)
 
-_LOCK_NAMESPACE = 0x5_7A75  # the rebuild's (stats.services): one refresh of a month at a time
 _IDS = {"center": "center_id", "region": "region_id", "desk": "desk_id", "service": "service_id"}
 _COLUMN = {d: _IDS.get(d, d) for d in DIMENSIONS}
 _TEXT_DIMS = {d for d in DIMENSIONS if d not in _IDS}
@@ -117,9 +117,9 @@ def _by_client(rows: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]
 def _new_facts(month: date, clients: list[int], as_of: datetime) -> list[dict[str, Any]]:
     """The clients' facts of the month from the raw rows now, by the rollup's own statement."""
     out: list[dict[str, Any]] = []
+    params = fact_params(connection, month=month, as_of=as_of)
     with connection.cursor() as cur:
         for start in range(0, len(clients), _CHUNK):
-            params = fact_params(connection, month=month, as_of=as_of)
             params["clients"] = client_param(connection, clients[start : start + _CHUNK])
             cur.execute(facts_statement(connection.vendor, clients=True), params)
             out.extend(dict(zip(FACT_COLUMNS, row, strict=True)) for row in cur.fetchall())
@@ -306,8 +306,6 @@ class IncrementalMismatch(Exception):
 def stats_update_month(*, month: date, as_of: datetime | None = None) -> int:
     """Bring one month's cells up to date by the changed clients only (see the module's docstring); a month
     without stored facts, or marked for a rebuild, is rebuilt. Idempotent; returns the cells touched."""
-    from stats.services import stats_refresh_month
-
     month = month_start(month)
     started = timezone.now()
     as_of = as_of or started
@@ -321,13 +319,8 @@ def stats_update_month(*, month: date, as_of: datetime | None = None) -> int:
         return stats_refresh_month(month=month, as_of=as_of)
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cur:
-                    cur.execute(
-                        "SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, month.year * 100 + month.month]
-                    )
-                    if not cur.fetchone()[0]:
-                        return 0  # another worker is on it; the month stays dirty for the next run
+            if not month_lock(month):
+                return 0  # another worker is on it; the month stays dirty for the next run
             # Read again under the lock (a rebuild may have finished meanwhile); not locked itself, so
             # mark_dirty's flag never waits for a refresh.
             state = MonthState.objects.get(pk=state.pk)
@@ -375,8 +368,6 @@ def stats_verify_month(*, month: date, as_of: datetime | None = None) -> int:
     """Rebuild a month and say how many cells the rebuild changed: 0 when the incremental refreshes kept it
     exact. A difference is logged and counted (`yeongye_stats_incremental_mismatches_total`); the rebuild
     has repaired it either way. The cells' SLA breaches are compared at the same as_of."""
-    from stats.services import stats_refresh_month
-
     month = month_start(month)
     as_of = as_of or timezone.now()
     # Bring the incremental cells to the rebuild's as_of first, so both count the same deadlines.

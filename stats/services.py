@@ -73,6 +73,16 @@ def _flag_dirty(month: date, clients: list[int] | None = None) -> None:
         delay_safely(refresh_month, month.isoformat())
 
 
+def month_lock(month: date) -> bool:
+    """Take the month's refresh lock for the current transaction (PostgreSQL; SQLite has one writer anyway):
+    False when another worker holds it. One rebuild or incremental refresh of a month at a time."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, month.year * 100 + month.month])
+        return bool(cur.fetchone()[0])
+
+
 def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
     """Rebuild every fact and cell of one month from the raw rows: the repair tool, and what a month
     without stored facts gets (stats.incremental keeps it current afterwards). Idempotent; returns the
@@ -85,13 +95,8 @@ def stats_refresh_month(*, month: date, as_of: datetime | None = None) -> int:
     started = timezone.now()
     as_of = as_of or started
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                lock_key = month.year * 100 + month.month
-                cur.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, lock_key])
-                if not cur.fetchone()[0]:
-                    # Another worker is rebuilding it; a later change keeps it dirty for the next run.
-                    return 0
+        if not month_lock(month):
+            return 0  # another worker is refreshing it; a later change keeps it dirty for the next run
         # What is pending is counted now: every fact of the month is recounted below.
         PendingChange.objects.filter(month=month).delete()
         MonthFact.objects.filter(month=month).delete()
