@@ -4,6 +4,8 @@ records kept under another law, the ledger, the statistics unchanged, withdrawal
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from typing import Any
 from unittest import mock
 
@@ -200,6 +202,53 @@ def test_after_destruction_no_name_phone_birth_date_rrn_or_note_of_the_destroyed
     assert not CaseNote.objects.filter(case__client=client).exists()
     assert not Consent.objects.filter(client=client).exists()
     assert Need.objects.get(case__client=client).code == "debt_adjustment"
+
+
+def _pg_dump() -> str:
+    """The whole test database as `pg_dump --data-only` writes it: what a backup taken now would hold."""
+    db = connection.settings_dict
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    argv = ["pg_dump", "--data-only", "--no-owner", "-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432)]
+    argv += ["-U", db["USER"] or "postgres", db["NAME"]]
+    return subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_destruction_a_pg_dump_of_the_database_holds_nothing_of_the_destroyed(counselor, officer):
+    """The same person, committed for real this time (the scan above reads inside the test's transaction): a
+    backup taken after the batch holds none of the destroyed person's identity, as text or as bytea hex,
+    while the person kept under another law is in it, so the dump is known to see the data."""
+    case = _register(counselor, name=NAME, phone=PHONE, birth=BIRTH, serial=SERIAL, note=NOTE)
+    kept_birth = dt.date(1979, 3, 21)
+    kept = _register(counselor, name=KEPT_NAME, phone=KEPT_PHONE, birth=kept_birth, serial="86420", note=KEPT_NOTE)
+    referral = referral_services.referral_create(
+        by=counselor, case_id=case.pk, service_code="debt_adjustment", note=REF_NOTE
+    )
+    referral_services.referral_route(referral_id=referral.pk)
+    destruction.retention_hold_set(user=officer, client_id=kept.client_id, basis=KeepBasis.NATIONAL_BASIC_LIVING)
+
+    def needles(name: str, phone: str, birth: dt.date, serial: str, notes: list[str]) -> list[str]:
+        # The 4-digit tail of the phone is left out: any hash or number in a whole dump may hold four digits.
+        words = [n for n in _needles(name, phone, birth, serial, notes) if len(n) > 4]
+        return words + [w.encode().hex() for w in [name, *notes]]  # bytea columns are dumped as hex
+
+    gone = needles(NAME, PHONE, BIRTH, SERIAL, [NOTE, NEED_NOTE, REF_NOTE])
+    stays = needles(KEPT_NAME, KEPT_PHONE, kept_birth, "86420", [KEPT_NOTE])
+    before = _pg_dump()
+    assert [n for n in gone if n in before], "the dump must hold the person before destruction"
+
+    _withdraw_collection(counselor, case.client)
+    _withdraw_collection(counselor, kept.client)
+    batch = destruction.destruction_propose()
+    assert batch is not None
+    # Committed for real, the approval's task runs as it would on the worker (eagerly in the tests).
+    destruction.destruction_approve(user=officer, batch_id=batch.pk)
+    batch.refresh_from_db()
+
+    assert batch.status == BatchStatus.DESTROYED
+    after = _pg_dump()
+    assert [n for n in gone if n in after] == []
+    assert {KEPT_NAME, KEPT_PHONE, KEPT_NOTE} <= {n for n in stays if n in after}
 
 
 # --- the statistics are exactly what they were -------------------------------------------------------------

@@ -144,6 +144,14 @@ def test_an_access_request_answers_with_a_korean_report_of_everything_held_and_i
     referral = referral_services.referral_create(by=counselor, case_id=case.pk, service_code="credit_counseling")
     routed = referral_services.referral_route(referral_id=referral.pk)
     assert routed is not None and routed.to_desk is not None
+    second = referral_services.referral_create(by=counselor, case_id=case.pk, service_code="debt_adjustment")
+    assert referral_services.referral_route(referral_id=second.pk) is not None
+    # Another client of the same center, provided to the same organizations: nothing of theirs may show.
+    other_case = case_with_consent(counselor)
+    other = referral_services.referral_create(by=counselor, case_id=other_case.pk, service_code="credit_counseling")
+    assert referral_services.referral_route(referral_id=other.pk) is not None
+    provided = Provision.objects.filter(client_id=case.client_id)
+    assert provided.count() == 2 and Provision.objects.filter(client_id=other_case.client_id).count() == 1
     rid = _request(api_for(counselor), case.client_id, "access").json()["id"]
     answer = api_for(officer).post(f"/api/v1/privacy/requests/{rid}/answer/", {"decision": "granted"}, format="json")
     assert answer.status_code == 200
@@ -156,6 +164,10 @@ def test_an_access_request_answers_with_a_korean_report_of_everything_held_and_i
     for expected in ("개인정보열람결과통지서", case.client.name, "동의내역", f"R{referral.pk}", "다른기관에제공한내역"):
         assert expected in text, expected
     assert "".join(routed.to_desk.name.split()) in text
+    for row in provided:  # every provision of the person, each with its referral number
+        assert f"R{row.referral_id}" in text
+    assert f"R{second.pk}" in text
+    assert "".join(other_case.client.name.split()) not in text and f"R{other.pk}" not in text
     printed = PiiAccessLog.objects.filter(client_id=case.client_id, action=AccessAction.PRINT)
     assert printed.count() == 1 and printed.get().user_id == counselor.pk
 
