@@ -12,8 +12,11 @@ def test_counselor_completes_a_walk_in_intake_and_sees_suggestions(login_page, c
     page.goto("/cases/intake/")
     assert page.locator("h1").inner_text() == "방문 접수"
     page.fill("input[name=q]", "홍길동")
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.click("#client-search button[type=submit]")
+    # The search swaps its own section (htmx), the rest of the form stays as typed.
     expect(page.locator("#client-search")).to_contain_text("찾는 내담자가 없습니다")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
     page.fill("#id_name", "홍길동")
     page.fill("#id_birth_date", "1985-07-20")
@@ -61,8 +64,10 @@ def test_counselor_finds_an_existing_client_and_opens_a_case(login_page, counsel
     page.goto("/cases/intake/")
     page.fill("input[name=q]", "김민전")  # a typo still finds 김민준
     page.click("#client-search button[type=submit]")
+    expect(page.locator("[data-testid=search-results]")).to_contain_text("김민준")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.click(f"a[href='?client={existing.pk}']")
-    assert "김민준" in page.locator("[data-testid=selected-client]").inner_text()
+    expect(page.locator("[data-testid=selected-client]")).to_contain_text("김민준")
     page.check("#id_collection_consent")
     page.check("input[name=needs][value=job_training]")
     page.click("[data-testid=intake-submit]")
