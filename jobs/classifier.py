@@ -24,19 +24,21 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
-import sklearn
 from django.conf import settings
 from django.core.cache import cache
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
 
 from jobs.screening import ModelFacts, normalise
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn, NumPy and joblib are imported where a model is trained or loaded, not with this module: every
+# process imports jobs (the referral services screen postings) and most never load a model; importing them
+# at start-up cost each web node, worker and management command ~1.2 s and ~100 MB.
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,17 @@ def training_text(title: str, content: str) -> str:
     return normalise(title or "").text + normalise((content or "")[:MAX_TEXT]).text
 
 
+def sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
 def build_pipeline() -> Pipeline:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     return Pipeline(
         [
             ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)),
@@ -80,6 +92,9 @@ class CrossValidation:
 def cross_validate(texts: Sequence[str], labels: Sequence[int], *, folds: int, threshold: float) -> CrossValidation:
     """Stratified k-fold: each decision is predicted by a pipeline fitted on the other folds; precision and
     recall of "false or harmful" at the threshold over all the held-out predictions (0 when undefined)."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
     x = np.array(texts, dtype=object)
     y = np.array(labels, dtype=int)
     predicted = np.zeros(len(y), dtype=bool)
@@ -97,10 +112,14 @@ def cross_validate(texts: Sequence[str], labels: Sequence[int], *, folds: int, t
 
 
 def fit(texts: Sequence[str], labels: Sequence[int]) -> Pipeline:
+    import numpy as np
+
     return build_pipeline().fit(np.array(texts, dtype=object), np.array(labels, dtype=int))
 
 
 def dumps(pipeline: Pipeline) -> tuple[bytes, str]:
+    import joblib
+
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer, compress=3)
     blob = buffer.getvalue()
@@ -111,6 +130,8 @@ def loads(blob: bytes, sha256: str) -> Pipeline:
     """Only bytes this application wrote (the digest is checked); the blob is in our own database."""
     if hashlib.sha256(blob).hexdigest() != sha256:
         raise ValueError("the stored model does not match its digest")
+    import joblib
+
     return joblib.load(io.BytesIO(blob))  # noqa: S301 - our own model, digest-checked
 
 
@@ -218,12 +239,12 @@ def active_model() -> ActiveModel | None:
     if row is None:
         forget()
         return None
-    if row.sklearn_version != sklearn.__version__:
+    if row.sklearn_version != sklearn_version():
         logger.warning(
             "screening model %s was trained with scikit-learn %s, this process has %s: not used until retrained",
             row.version,
             row.sklearn_version,
-            sklearn.__version__,
+            sklearn_version(),
         )
         return None
     try:

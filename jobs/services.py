@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import sklearn
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -521,7 +520,7 @@ def train_classifier(*, by: StaffUser | None = None, only_if_new: bool = False) 
             cv_counts=cv.counts(),
             threshold=threshold,
             features=classifier.FEATURES,
-            sklearn_version=sklearn.__version__,
+            sklearn_version=classifier.sklearn_version(),
             blob=blob,
             sha256=digest,
             active=True,

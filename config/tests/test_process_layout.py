@@ -54,3 +54,19 @@ def test_the_optional_replica_streams_from_the_compose_primary_and_the_app_can_b
     assert init.is_file() and "host replication" in init.read_text() and os.access(init, os.X_OK)
     # Every app process gets the variable (empty unless .env sets it: then no replica is used).
     assert "DATABASE_REPLICA_URL" in services["web"]["environment"]
+
+
+def test_a_process_starts_without_loading_scikit_learn():
+    """Every web node, worker and management command imports the apps; only training or loading the screening
+    model needs scikit-learn and NumPy (1.2 s and ~100 MB of every process's start when it was imported with
+    the jobs app). A fresh interpreter, so what the test run imported already does not count."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django; django.setup(); import jobs.services, referral.services, stats.services; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'numpy', 'scipy', 'joblib'}))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
