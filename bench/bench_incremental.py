@@ -10,6 +10,8 @@ incremental cells equal a rebuild's (stats_verify_month).
 
 from __future__ import annotations
 
+import statistics
+import threading
 import time
 
 from django.contrib.auth import get_user_model
@@ -19,11 +21,15 @@ from django.utils import timezone
 from bench.bench_routing import _use_broker
 from bench.bench_stats import ensure_cube
 from bench.common import Context, Row, Stats, compare
-from referral.models import Referral, Status
+from core.errors import DomainError
+from referral.models import DeclineReason, Referral, Status
 from stats.definitions import month_bounds, month_of
 from stats.incremental import stats_update_month, stats_verify_month
 from stats.models import MonthFact, MonthlyCell, PendingChange
-from stats.services import stats_refresh_month
+from stats.services import stats_refresh_dirty, stats_refresh_month
+
+# The beat's period for stats.tasks.refresh_dirty (config/celery.py, "stats-refresh-dirty").
+BEAT_SECONDS = 30.0
 
 
 def _timed(fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -38,6 +44,106 @@ def _one(ms: float) -> Stats:
 
 def _national_accepted(month) -> int:  # type: ignore[no-untyped-def]
     return MonthlyCell.objects.filter(month=month, gset="//").values_list("accepted", flat=True).first() or 0
+
+
+def _freshness_under_load(month, tracked: Referral, managers: dict[int, object], services) -> Row:  # type: ignore[no-untyped-def]
+    """A transition made while a load of other transitions runs, seen on the dashboard's cells as the product
+    brings it there: the stats worker runs stats.tasks.refresh_dirty every BEAT_SECONDS (here a thread on that
+    beat, back to back when a pass takes longer, as one worker on the `stats` queue does), and a load thread
+    declines referrals of the same month at other desks' managers as fast as one thread can (each decline lists
+    its client as changed, so every pass has the load's work to do). The accepted count of the national cell
+    must move by exactly one (declines never move it). Measured: commit of the accept -> the national cell
+    showing it, polled every 0.2 s; and each pass's time, so the worst case (a commit just after a pass began)
+    is known: one beat period plus the slowest pass."""
+    start, end = month_bounds(month)
+    load = list(
+        Referral.objects.filter(
+            status=Status.REQUESTED,
+            to_desk__isnull=False,
+            to_center_id__in=list(managers),
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+        .exclude(pk=tracked.pk)
+        .order_by("-created_at")
+        .values_list("pk", "to_center_id")[:20_000]
+    )
+    stop = threading.Event()
+    declines: list[float] = []
+    refused = [0]
+    passes: list[float] = []
+
+    def decline_load() -> None:
+        try:
+            for pk, center in load:
+                if stop.is_set():
+                    return
+                try:
+                    with transaction.atomic():
+                        services.referral_decline(referral_id=pk, by=managers[center], reason=DeclineReason.NO_CAPACITY)
+                    declines.append(time.perf_counter())
+                except DomainError:
+                    refused[0] += 1
+        finally:
+            connection.close()
+
+    def beat() -> None:
+        try:
+            tick = time.perf_counter()
+            while not stop.is_set():
+                tick += BEAT_SECONDS
+                if stop.wait(max(0.0, tick - time.perf_counter())):
+                    return
+                t0 = time.perf_counter()
+                stats_refresh_dirty()
+                passes.append(time.perf_counter() - t0)
+                tick = max(tick, time.perf_counter() - BEAT_SECONDS)  # a long pass: the next runs right after
+        finally:
+            connection.close()
+
+    stats_update_month(month=month)
+    before = _national_accepted(month)
+    threads = [threading.Thread(target=decline_load, daemon=True), threading.Thread(target=beat, daemon=True)]
+    for t in threads:
+        t.start()
+    time.sleep(BEAT_SECONDS / 2 + 5)  # the load under way, the commit somewhere inside a beat period
+    with transaction.atomic():
+        services.referral_accept(referral_id=tracked.pk, by=managers[tracked.to_center_id or 0])
+    committed = time.perf_counter()
+    seen = None
+    while time.perf_counter() - committed < 4 * BEAT_SECONDS:
+        got = _national_accepted(month)
+        if got == before + 1:
+            seen = time.perf_counter() - committed
+            break
+        if got != before:
+            raise RuntimeError(f"the national accepted count moved by {got - before}, not 1")
+        time.sleep(0.2)
+    load_end = time.perf_counter()
+    stop.set()
+    for t in threads:
+        t.join(timeout=4 * BEAT_SECONDS)
+    under = [d for d in declines if committed - BEAT_SECONDS <= d <= load_end]
+    rate = len(under) / (load_end - committed + BEAT_SECONDS) if under else 0.0
+    slowest = max(passes) if passes else 0.0
+    worst = BEAT_SECONDS + slowest
+    ms = (seen if seen is not None else 4 * BEAT_SECONDS) * 1000
+    row = Row(
+        name="statistics: a transition on the dashboard while a load of transitions runs (beat every 30 s)",
+        n=1,
+        median_ms=ms,
+        p95_ms=ms,
+        target="within 60 s",
+        met=seen is not None and seen < 60 and worst < 60,
+        note=(
+            f"seen {ms / 1000:.1f} s after its commit; load: {len(declines):,} declines in all, "
+            f"{rate:,.1f}/s around the commit ({refused[0]} refused); {len(passes)} refresh passes, "
+            f"median {statistics.median(passes) if passes else 0:.1f} s, slowest {slowest:.1f} s; "
+            f"worst case (commit just after a pass began) {worst:.1f} s"
+        ),
+    )
+    row.extra.update({"seen_s": seen, "worst_s": worst, "passes_s": passes, "declines": len(declines)})
+    return row
 
 
 def run(ctx: Context) -> list[Row]:
@@ -122,4 +228,8 @@ def run(ctx: Context) -> list[Row]:
     )
     if differ:
         rows[-1].met = False
+    tracked = waiting.filter(created_at__gte=start, created_at__lt=end).order_by("-created_at").first()
+    if tracked is not None:
+        users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(managed.values()))}
+        rows.append(_freshness_under_load(month, tracked, {c: users[u] for c, u in managed.items()}, services))
     return rows
