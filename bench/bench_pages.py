@@ -85,6 +85,17 @@ def run(ctx: Context) -> list[Row]:
             _get(counselor, lambda: f"{intake}?q={next(prefixes)}"),
         ),
         (
+            # What the intake page's search sends since it swaps its own section (htmx): the section alone.
+            "client search, the intake page's htmx swap (name prefix)",
+            "client search (name prefix)",
+            _get(
+                counselor,
+                lambda: f"{intake}?q={next(prefixes)}",
+                HTTP_HX_REQUEST="true",
+                HTTP_HX_TARGET="client-search",
+            ),
+        ),
+        (
             "client search API (name prefix)",
             "client search (name prefix)",
             _get(counselor, lambda: f"/api/v1/clients/?q={next(prefixes)}", **api_headers),

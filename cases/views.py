@@ -57,6 +57,13 @@ def _intake_context(request: HttpRequest, form: IntakeForm, selected: Client | N
     }
 
 
+def _search_swap(request: HttpRequest) -> bool:
+    """The intake page's own htmx search, which swaps only its section; not a history restore (htmx asks for
+    the whole page when its snapshot of an earlier search is gone)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and htmx.target == "client-search" and not htmx.history_restore_request
+
+
 @center_staff_required
 def intake(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:50]
@@ -104,6 +111,9 @@ def intake(request: HttpRequest) -> HttpResponse:
     if q:
         results = selectors.client_search(request.user, q)
         _log(request, results, "cases:client_search")
+    if _search_swap(request) and selected is None:
+        # The search section alone: the page around it stays as the counselor left it (typed fields too).
+        return render(request, "cases/_client_search.html", {"q": q, "results": results, "selected": None})
     form = IntakeForm(initial=initial)
     return render(request, "cases/intake.html", _intake_context(request, form, selected, q=q, results=results))
 

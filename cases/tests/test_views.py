@@ -137,6 +137,30 @@ def test_search_shows_matches_and_logs_one_row_per_client_shown(counselor, web):
     ]
 
 
+def test_the_htmx_search_answers_its_section_alone_and_a_history_restore_the_whole_page(
+    counselor, web, django_assert_max_num_queries
+):
+    a = make_client(counselor, name="김민준", birth_date=BIRTH)
+    make_client(counselor, name="이서연")
+    c = web(counselor)
+    c.get(reverse("cases:intake"))
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "client-search"}
+    # No intake form, no badge, no region list: the whole page's 10 queries less those three (the session is
+    # still saved: a search is activity that keeps the counselor signed in).
+    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 8):
+        r = c.get(reverse("cases:intake"), {"q": "김민"}, **htmx)
+    body = r.content.decode()
+    assert r.status_code == 200 and body.lstrip().startswith('<section class="card" id="client-search">')
+    assert f"?client={a.pk}" in body and "이서연" not in body
+    assert 'name="collection_consent"' not in body and "<html" not in body
+    assert list(PiiAccessLog.objects.filter(action="read").values_list("client_id", "view")) == [
+        (a.pk, "cases:client_search")
+    ]
+    # Back to an earlier search whose snapshot htmx no longer has: it asks for the page, and gets all of it.
+    restore = c.get(reverse("cases:intake"), {"q": "김민"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert 'name="collection_consent"' in restore.content.decode() and "<html" in restore.content.decode()
+
+
 @pytest.mark.sqlite
 def test_typo_in_a_korean_name_still_finds_the_client(counselor, web):
     a = make_client(counselor, name="김민준")
