@@ -157,7 +157,9 @@ def test_the_htmx_search_answers_its_section_alone_and_a_history_restore_the_who
         (a.pk, "cases:client_search")
     ]
     # Back to an earlier search whose snapshot htmx no longer has: it asks for the page, and gets all of it.
-    restore = c.get(reverse("cases:intake"), {"q": "김민"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    restore = c.get(
+        reverse("cases:intake"), {"q": "김민"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
     assert 'name="collection_consent"' in restore.content.decode() and "<html" in restore.content.decode()
 
 
