@@ -183,6 +183,8 @@ AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an inactivity timeout
+# ...pushed on by real activity at most this often (core.sessions.SessionMiddleware): not a write per request.
+SESSION_TOUCH_SECONDS = env_int("SESSION_TOUCH_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 OTP_TOTP_ISSUER = "Yeongye"
 

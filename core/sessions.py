@@ -15,6 +15,8 @@ comes back to where it was once the counselor has logged in again.
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
@@ -34,16 +36,36 @@ def is_poll(request: HttpRequest) -> bool:
     return request.method == "GET" and request.headers.get("HX-Request") == "true" and POLL_HEADER in request.headers
 
 
+TOUCHED_KEY = "_touched"
+
+
+def touch_seconds() -> int:
+    """How often activity saves an unchanged session: SESSION_TOUCH_SECONDS, and never more than a tenth of the
+    idle timeout (a short timeout, as in tests or a kiosk, is then pushed on by nearly every request)."""
+    return min(settings.SESSION_TOUCH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
     """Django's session middleware, except that a background poll neither saves the session nor pushes its
-    expiry on (a changed session — a login, a message stored — is still saved)."""
+    expiry on (a changed session — a login, a message stored — is still saved), and that real activity pushes
+    it on at most once every SESSION_TOUCH_SECONDS.
+
+    Saving on every request (SESSION_SAVE_EVERY_REQUEST) wrote the session row on every page and API call:
+    three statements (BEGIN, UPDATE, COMMIT) and a cache write per request, on every web node, for an expiry
+    that moves by seconds. Now an unchanged session is saved when its last save is SESSION_TOUCH_SECONDS old,
+    so the idle timeout still counts from the last real request, to within that many seconds."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and is_poll(request) and not session.modified and not session.is_empty():
-            if session.accessed:
-                patch_vary_headers(response, ("Cookie",))
-            return response
+        if session is not None and not session.modified and not session.is_empty():
+            now = int(time.time())
+            if is_poll(request) or now - int(session.get(TOUCHED_KEY, 0)) < touch_seconds():
+                if session.accessed:
+                    patch_vary_headers(response, ("Cookie",))
+                return response
+            session[TOUCHED_KEY] = now
+        elif session is not None and session.modified:
+            session[TOUCHED_KEY] = int(time.time())
         return super().process_response(request, response)
 
 

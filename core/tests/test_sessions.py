@@ -91,3 +91,32 @@ def test_a_plain_request_after_the_timeout_still_gets_the_ordinary_redirect(clie
         traveller.shift(dt.timedelta(minutes=31))
         response = client.get("/referrals/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_activity_saves_the_session_once_a_minute_not_on_every_request(client, manager):
+    """Every page and API call wrote the session row (BEGIN, UPDATE, COMMIT); now a minute's requests write it
+    once, and the idle timeout still counts from the last real request to within that minute."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SEOUL)
+    with time_machine.travel(start, tick=False) as traveller:
+        client.force_login(manager)
+        assert client.get("/referrals/").status_code == 200
+        key = client.session.session_key
+        saved = Session.objects.get(session_key=key).expire_date
+        traveller.shift(dt.timedelta(seconds=30))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/referrals/").status_code == 200
+        assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+        assert Session.objects.get(session_key=key).expire_date == saved
+        traveller.shift(dt.timedelta(seconds=31))  # the last save is a minute old: this request pushes it on
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/referrals/").status_code == 200
+        assert [q for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "django_session" in q["sql"]]
+        assert Session.objects.get(session_key=key).expire_date == saved + dt.timedelta(seconds=61)
+        # 29 minutes after the last request (30 minutes and 31 seconds after the one before): still signed in.
+        traveller.shift(dt.timedelta(minutes=29, seconds=30))
+        assert client.get("/referrals/").status_code == 200
+        traveller.shift(dt.timedelta(minutes=31))
+        assert client.get("/referrals/").status_code == 302
