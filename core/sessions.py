@@ -16,7 +16,6 @@ comes back to where it was once the counselor has logged in again.
 from __future__ import annotations
 
 import time
-
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
