@@ -61,7 +61,7 @@ def _search_swap(request: HttpRequest) -> bool:
     """The intake page's own htmx search, which swaps only its section; not a history restore (htmx asks for
     the whole page when its snapshot of an earlier search is gone)."""
     htmx = getattr(request, "htmx", None)
-    if htmx is None or not htmx:
+    if not htmx:
         return False
     return htmx.target == "client-search" and not htmx.history_restore_request
 

@@ -56,15 +56,15 @@ class SessionMiddleware(DjangoSessionMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and not session.modified and not session.is_empty():
+        # An empty session (never used, or flushed at logout) is Django's to delete: nothing is added to it.
+        if session is not None and not session.is_empty():
             now = int(time.time())
-            if is_poll(request) or now - int(session.get(TOUCHED_KEY, 0)) < touch_seconds():
+            recent = now - int(session.get(TOUCHED_KEY, 0)) < touch_seconds()
+            if not session.modified and (is_poll(request) or recent):
                 if session.accessed:
                     patch_vary_headers(response, ("Cookie",))
                 return response
             session[TOUCHED_KEY] = now
-        elif session is not None and session.modified:
-            session[TOUCHED_KEY] = int(time.time())
         return super().process_response(request, response)
 
 

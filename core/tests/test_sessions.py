@@ -120,3 +120,15 @@ def test_activity_saves_the_session_once_a_minute_not_on_every_request(client, m
         assert client.get("/referrals/").status_code == 200
         traveller.shift(dt.timedelta(minutes=31))
         assert client.get("/referrals/").status_code == 302
+
+
+def test_logging_out_leaves_no_session_behind(client, manager):
+    """The minute's bookkeeping goes into sessions in use only: a session flushed at logout is deleted, not saved
+    again as an anonymous one holding that bookkeeping."""
+    client.force_login(manager)
+    assert client.get("/referrals/").status_code == 200
+    assert Session.objects.count() == 1
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert Session.objects.count() == 0
+    assert response.cookies["sessionid"].value == ""
