@@ -146,6 +146,33 @@ def _freshness_under_load(month, tracked: Referral, managers: dict[int, object],
     return row
 
 
+def freshness_under_load(month) -> Row | None:  # type: ignore[no-untyped-def]
+    """The row of _freshness_under_load for the month's latest referral waiting at a center with a manager
+    (None when there is none); bench/freshness_full.py runs it on the 10M data set."""
+    from centers.models import Role, StaffProfile
+    from referral import services
+
+    managed = dict(
+        StaffProfile.objects.filter(role=Role.CENTER_MANAGER, user__is_active=True).values_list("center_id", "user_id")
+    )
+    start, end = month_bounds(month)
+    tracked = (
+        Referral.objects.filter(
+            status=Status.REQUESTED,
+            to_desk__isnull=False,
+            to_center_id__in=list(managed),
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if tracked is None:
+        return None
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(managed.values()))}
+    return _freshness_under_load(month, tracked, {c: users[u] for c, u in managed.items()}, services)
+
+
 def run(ctx: Context) -> list[Row]:
     from referral import services
 
@@ -228,8 +255,7 @@ def run(ctx: Context) -> list[Row]:
     )
     if differ:
         rows[-1].met = False
-    tracked = waiting.filter(created_at__gte=start, created_at__lt=end).order_by("-created_at").first()
-    if tracked is not None:
-        users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(managed.values()))}
-        rows.append(_freshness_under_load(month, tracked, {c: users[u] for c, u in managed.items()}, services))
+    loaded = freshness_under_load(month)
+    if loaded is not None:
+        rows.append(loaded)
     return rows

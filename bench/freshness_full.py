@@ -26,14 +26,11 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from bench.bench_incremental import _freshness_under_load
+    from bench.bench_incremental import freshness_under_load
     from bench.bench_routing import _use_broker
-    from centers.models import Role, StaffProfile
-    from referral import services
-    from referral.models import Referral, Status
+    from referral.models import Referral
     from stats.definitions import month_bounds, month_of
     from stats.models import MonthFact
     from stats.services import stats_refresh_month
@@ -48,24 +45,9 @@ def main() -> None:
     in_month = Referral.objects.filter(created_at__gte=start, created_at__lt=end).count()
     facts = MonthFact.objects.filter(month=month).count()
     print(f"{Referral.objects.count():,} referrals; {in_month:,} in the month, {facts:,} facts", flush=True)
-    managed = dict(
-        StaffProfile.objects.filter(role=Role.CENTER_MANAGER, user__is_active=True).values_list("center_id", "user_id")
-    )
-    tracked = (
-        Referral.objects.filter(
-            status=Status.REQUESTED,
-            to_desk__isnull=False,
-            to_center_id__in=list(managed),
-            created_at__gte=start,
-            created_at__lt=end,
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if tracked is None:
+    row = freshness_under_load(month)
+    if row is None:
         raise SystemExit("no referral waiting at a managed center this month")
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(managed.values()))}
-    row = _freshness_under_load(month, tracked, {c: users[u] for c, u in managed.items()}, services)
     print(json.dumps(row.as_dict(), default=str, ensure_ascii=False, indent=1))
 
 
