@@ -46,6 +46,18 @@ def _national_accepted(month) -> int:  # type: ignore[no-untyped-def]
     return MonthlyCell.objects.filter(month=month, gset="//").values_list("accepted", flat=True).first() or 0
 
 
+def _waiting_in(month, centers: list[int]):  # type: ignore[no-untyped-def]
+    """Referrals of the month waiting at a desk of one of these centers."""
+    start, end = month_bounds(month)
+    return Referral.objects.filter(
+        status=Status.REQUESTED,
+        to_desk__isnull=False,
+        to_center_id__in=centers,
+        created_at__gte=start,
+        created_at__lt=end,
+    )
+
+
 def _freshness_under_load(month, tracked: Referral, managers: dict[int, object], services) -> Row:  # type: ignore[no-untyped-def]
     """A transition made while a load of other transitions runs, seen on the dashboard's cells as the product
     brings it there: the stats worker runs stats.tasks.refresh_dirty every BEAT_SECONDS (here a thread on that
@@ -55,15 +67,8 @@ def _freshness_under_load(month, tracked: Referral, managers: dict[int, object],
     must move by exactly one (declines never move it). Measured: commit of the accept -> the national cell
     showing it, polled every 0.2 s; and each pass's time, so the worst case (a commit just after a pass began)
     is known: one beat period plus the slowest pass."""
-    start, end = month_bounds(month)
     load = list(
-        Referral.objects.filter(
-            status=Status.REQUESTED,
-            to_desk__isnull=False,
-            to_center_id__in=list(managers),
-            created_at__gte=start,
-            created_at__lt=end,
-        )
+        _waiting_in(month, list(managers))
         .exclude(pk=tracked.pk)
         .order_by("-created_at")
         .values_list("pk", "to_center_id")[:20_000]
@@ -155,18 +160,7 @@ def freshness_under_load(month) -> Row | None:  # type: ignore[no-untyped-def]
     managed = dict(
         StaffProfile.objects.filter(role=Role.CENTER_MANAGER, user__is_active=True).values_list("center_id", "user_id")
     )
-    start, end = month_bounds(month)
-    tracked = (
-        Referral.objects.filter(
-            status=Status.REQUESTED,
-            to_desk__isnull=False,
-            to_center_id__in=list(managed),
-            created_at__gte=start,
-            created_at__lt=end,
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    tracked = _waiting_in(month, list(managed)).order_by("-created_at").first()
     if tracked is None:
         return None
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=list(managed.values()))}
